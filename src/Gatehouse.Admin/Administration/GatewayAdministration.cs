@@ -1,0 +1,313 @@
+using System.Text.RegularExpressions;
+using Gatehouse.Core.Grants;
+using Gatehouse.Core.Security;
+using Gatehouse.Core.Servers;
+using Gatehouse.Storage;
+using Gatehouse.Storage.Configuration;
+using Gatehouse.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Admin.Administration;
+
+/// <summary>
+/// Every change to servers and grants, whoever asks (CLI, admin API, YAML apply). Each change bumps the configuration
+/// revision in the same transaction, writes an audit event, and then signals running gateways.
+/// </summary>
+public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecretProtector vault, TimeProvider time, Action onChanged)
+{
+    /// <summary>Lists servers by name.</summary>
+    public async Task<IReadOnlyList<ServerView>> ListServersAsync(CancellationToken ct = default) =>
+        (await db.Servers.AsNoTracking().OrderBy(s => s.Name).ToListAsync(ct)).Select(ToView).ToList();
+
+    /// <summary>Finds one server.</summary>
+    public async Task<AdminResult<ServerView>> GetServerAsync(string name, CancellationToken ct = default)
+    {
+        var record = await db.Servers.AsNoTracking().FirstOrDefaultAsync(s => s.Name == name, ct);
+        return record is null ? NotFound<ServerView>("server", name) : AdminResult<ServerView>.Ok(ToView(record));
+    }
+
+    /// <summary>Registers a new server; refuses a name in use.</summary>
+    public async Task<AdminResult<ServerView>> AddServerAsync(ServerSpec spec, string actor, CancellationToken ct = default)
+    {
+        if (Validate(spec) is { } problem)
+        {
+            return AdminResult<ServerView>.Fail(AdminFailure.Invalid, problem);
+        }
+
+        if (await db.Servers.AnyAsync(s => s.Name == spec.Name, ct))
+        {
+            return AdminResult<ServerView>.Fail(AdminFailure.Conflict, $"A server named '{spec.Name}' already exists. Remove it first, or use 'gatehouse apply' to update it.");
+        }
+
+        var now = time.GetUtcNow();
+        var record = new ServerRecord
+        {
+            Id = Guid.NewGuid(), Name = spec.Name, Url = spec.Url, Transport = NormalizeTransport(spec.Transport),
+            AuthMode = spec.Headers.Count > 0 ? "headers" : "none", HeadersJson = SealHeaders(spec.Headers), Enabled = spec.Enabled,
+            CreatedAt = now, UpdatedAt = now,
+        };
+        db.Servers.Add(record);
+        await CommitAsync(actor, "server.add", spec.Name, $"url={spec.Url} transport={record.Transport} headers={HeaderNames(spec)}", ct);
+        return AdminResult<ServerView>.Ok(ToView(record));
+    }
+
+    /// <summary>Creates or updates a server to match <paramref name="spec"/>; reports created, updated or unchanged.</summary>
+    public async Task<AdminResult<string>> UpsertServerAsync(ServerSpec spec, string actor, CancellationToken ct = default)
+    {
+        if (Validate(spec) is { } problem)
+        {
+            return AdminResult<string>.Fail(AdminFailure.Invalid, problem);
+        }
+
+        var record = await db.Servers.FirstOrDefaultAsync(s => s.Name == spec.Name, ct);
+        if (record is null)
+        {
+            var added = await AddServerAsync(spec, actor, ct);
+            return added.Succeeded ? AdminResult<string>.Ok("created") : AdminResult<string>.Fail(added.Failure!.Value, added.Error!);
+        }
+
+        var transport = NormalizeTransport(spec.Transport);
+        var sameHeaders = HeadersEqual(SnapshotLoader.ReadHeaders(record.HeadersJson), spec.Headers);
+        if (record.Url == spec.Url && record.Transport == transport && record.Enabled == spec.Enabled && sameHeaders)
+        {
+            return AdminResult<string>.Ok("unchanged");
+        }
+
+        record.Url = spec.Url;
+        record.Transport = transport;
+        record.Enabled = spec.Enabled;
+        if (!sameHeaders)
+        {
+            record.HeadersJson = SealHeaders(spec.Headers);
+            record.AuthMode = spec.Headers.Count > 0 ? "headers" : "none";
+        }
+
+        record.UpdatedAt = time.GetUtcNow();
+        await CommitAsync(actor, "server.update", spec.Name, $"url={spec.Url} transport={transport} enabled={spec.Enabled} headers={HeaderNames(spec)}", ct);
+        return AdminResult<string>.Ok("updated");
+    }
+
+    /// <summary>Removes a server; grants lose access to it (a new server of the same name does not inherit them).</summary>
+    public async Task<AdminResult<ServerView>> RemoveServerAsync(string name, string actor, CancellationToken ct = default)
+    {
+        var record = await db.Servers.FirstOrDefaultAsync(s => s.Name == name, ct);
+        if (record is null)
+        {
+            return NotFound<ServerView>("server", name);
+        }
+
+        db.Servers.Remove(record);
+        db.GrantServers.RemoveRange(db.GrantServers.Where(g => g.ServerName == name));
+        await CommitAsync(actor, "server.remove", name, null, ct);
+        return AdminResult<ServerView>.Ok(ToView(record));
+    }
+
+    /// <summary>Lists grants by label.</summary>
+    public async Task<IReadOnlyList<GrantView>> ListGrantsAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        return (await db.Grants.AsNoTracking().Include(g => g.Servers).OrderBy(g => g.Label).ToListAsync(ct)).Select(g => ToView(g, now)).ToList();
+    }
+
+    /// <summary>Creates a grant and returns its token, shown this once.</summary>
+    public async Task<AdminResult<IssuedGrant>> CreateGrantAsync(string label, IReadOnlyCollection<string> servers, TimeSpan? expiresIn, string actor, CancellationToken ct = default)
+    {
+        if (!GrantLabel.TryValidate(label, out var problem))
+        {
+            return AdminResult<IssuedGrant>.Fail(AdminFailure.Invalid, problem);
+        }
+
+        var distinct = servers.Distinct(StringComparer.Ordinal).ToList();
+        if (distinct.Count == 0)
+        {
+            return AdminResult<IssuedGrant>.Fail(AdminFailure.Invalid, "A grant needs at least one server: pass --server <name> (repeat for more).");
+        }
+
+        var known = await db.Servers.Where(s => distinct.Contains(s.Name)).Select(s => s.Name).ToListAsync(ct);
+        var missing = distinct.Except(known, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+        {
+            return AdminResult<IssuedGrant>.Fail(AdminFailure.NotFound, $"No server named {string.Join(", ", missing.Select(m => $"'{m}'"))}. 'gatehouse server list' shows the names.");
+        }
+
+        if (await db.Grants.AnyAsync(g => g.Label == label, ct))
+        {
+            return AdminResult<IssuedGrant>.Fail(AdminFailure.Conflict, $"A grant labelled '{label}' already exists. Choose another label, or rotate that grant's token with 'gatehouse grant rotate {label}'.");
+        }
+
+        var now = time.GetUtcNow();
+        var token = GrantToken.Create();
+        var record = new GrantRecord
+        {
+            Id = Guid.NewGuid(), Label = label, TokenHash = GrantToken.Hash(token), CreatedAt = now, RotatedAt = now,
+            ExpiresAt = expiresIn is { } e ? now + e : null,
+            Servers = distinct.Select(s => new GrantServerRecord { ServerName = s }).ToList(),
+        };
+        db.Grants.Add(record);
+        await CommitAsync(actor, "grant.create", label, $"servers={string.Join(',', distinct)} expires={record.ExpiresAt?.ToString("O") ?? "never"}", ct);
+        return AdminResult<IssuedGrant>.Ok(new IssuedGrant(ToView(record, now), token));
+    }
+
+    /// <summary>Revokes a grant (by id or label); in force on the next request.</summary>
+    public async Task<AdminResult<GrantView>> RevokeGrantAsync(string idOrLabel, string actor, CancellationToken ct = default)
+    {
+        var record = await FindGrantAsync(idOrLabel, ct);
+        if (record is null)
+        {
+            return NotFound<GrantView>("grant", idOrLabel);
+        }
+
+        var now = time.GetUtcNow();
+        if (record.RevokedAt is null)
+        {
+            record.RevokedAt = now;
+            await CommitAsync(actor, "grant.revoke", record.Label, null, ct);
+        }
+
+        return AdminResult<GrantView>.Ok(ToView(record, now));
+    }
+
+    /// <summary>Replaces a grant's token; the old token stops working on the next request, sessions stay bound to the grant.</summary>
+    public async Task<AdminResult<IssuedGrant>> RotateGrantAsync(string idOrLabel, string actor, CancellationToken ct = default)
+    {
+        var record = await FindGrantAsync(idOrLabel, ct);
+        if (record is null)
+        {
+            return NotFound<IssuedGrant>("grant", idOrLabel);
+        }
+
+        var now = time.GetUtcNow();
+        if (record.RevokedAt is not null)
+        {
+            return AdminResult<IssuedGrant>.Fail(AdminFailure.Conflict, $"Grant '{record.Label}' is revoked; create a new grant instead of rotating it.");
+        }
+
+        var token = GrantToken.Create();
+        record.TokenHash = GrantToken.Hash(token);
+        record.RotatedAt = now;
+        await CommitAsync(actor, "grant.rotate", record.Label, null, ct);
+        return AdminResult<IssuedGrant>.Ok(new IssuedGrant(ToView(record, now), token));
+    }
+
+    /// <summary>Records when grants were last used (batched by the gateway, off the request path).</summary>
+    public async Task RecordGrantUsageAsync(IReadOnlyDictionary<Guid, DateTimeOffset> lastUsed, CancellationToken ct = default)
+    {
+        foreach (var (id, at) in lastUsed)
+        {
+            var record = await db.Grants.FindAsync([id], ct);
+            if (record is not null && (record.LastUsedAt is null || record.LastUsedAt < at))
+            {
+                record.LastUsedAt = at;
+            }
+        }
+
+        // Usage is not configuration: no revision bump, no reload.
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task<GrantRecord?> FindGrantAsync(string idOrLabel, CancellationToken ct) =>
+        Guid.TryParse(idOrLabel, out var id)
+            ? await db.Grants.Include(g => g.Servers).FirstOrDefaultAsync(g => g.Id == id, ct)
+            : await db.Grants.Include(g => g.Servers).FirstOrDefaultAsync(g => g.Label == idOrLabel, ct);
+
+    private async Task CommitAsync(string actor, string action, string target, string? details, CancellationToken ct)
+    {
+        var revision = await db.ConfigRevisions.FirstAsync(ct);
+        revision.Revision++;
+        db.AuditEvents.Add(new AuditEventRecord { At = time.GetUtcNow(), Actor = actor, Action = action, Target = target, Details = details });
+        await db.SaveChangesAsync(ct);
+        onChanged();
+    }
+
+    private string SealHeaders(IEnumerable<KeyValuePair<string, string>> headers) =>
+        SnapshotLoader.WriteHeaders(headers.Select(h => new UpstreamHeader(h.Key, vault.Protect(h.Value))));
+
+    private bool HeadersEqual(IReadOnlyList<UpstreamHeader> stored, IReadOnlyList<KeyValuePair<string, string>> wanted)
+    {
+        if (stored.Count != wanted.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < stored.Count; i++)
+        {
+            if (!string.Equals(stored[i].Name, wanted[i].Key, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            try
+            {
+                if (vault.Unprotect(stored[i].ProtectedValue) != wanted[i].Value)
+                {
+                    return false;
+                }
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string? Validate(ServerSpec spec)
+    {
+        if (!ServerName.TryValidate(spec.Name, out var problem)
+            || !UpstreamUrl.TryParse(spec.Url, out _, out problem)
+            || !TransportNames.TryParse(spec.Transport, out _, out problem))
+        {
+            return problem;
+        }
+
+        foreach (var (name, value) in spec.Headers)
+        {
+            if (!HeaderNamePattern().IsMatch(name))
+            {
+                return $"'{name}' is not a valid HTTP header name.";
+            }
+
+            if (ReservedHeaders.Contains(name))
+            {
+                return $"Header '{name}' is managed by Gatehouse and cannot be set for an upstream.";
+            }
+
+            if (value.Length == 0 || value.Any(c => c is '\r' or '\n' or '\0'))
+            {
+                return $"The value of header '{name}' is empty or contains a line break.";
+            }
+        }
+
+        return null;
+    }
+
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", "Mcp-Session-Id", "MCP-Protocol-Version",
+        "Mcp-Method", "Mcp-Name", "Last-Event-ID", "Accept", "Upgrade", "TE", "Keep-Alive",
+    };
+
+    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")]
+    private static partial Regex HeaderNamePattern();
+
+    private static string NormalizeTransport(string? transport)
+    {
+        TransportNames.TryParse(transport, out var parsed, out _);
+        return TransportNames.Format(parsed);
+    }
+
+    private static string HeaderNames(ServerSpec spec) => spec.Headers.Count == 0 ? "(none)" : string.Join(',', spec.Headers.Select(h => h.Key));
+
+    private static AdminResult<T> NotFound<T>(string kind, string name) =>
+        AdminResult<T>.Fail(AdminFailure.NotFound, $"No {kind} '{name}'. 'gatehouse {kind} list' shows what exists.");
+
+    internal static ServerView ToView(ServerRecord r) => new(
+        r.Id, r.Name, r.Url, r.Transport, r.AuthMode, SnapshotLoader.ReadHeaders(r.HeadersJson).Select(h => h.Name).ToList(), r.Enabled, r.CreatedAt, r.UpdatedAt);
+
+    internal static GrantView ToView(GrantRecord r, DateTimeOffset now)
+    {
+        var status = r.RevokedAt is not null ? "revoked" : r.ExpiresAt is { } e && e <= now ? "expired" : "active";
+        return new(r.Id, r.Label, r.Servers.Select(s => s.ServerName).Order(StringComparer.Ordinal).ToList(), status, r.CreatedAt, r.ExpiresAt, r.RevokedAt, r.LastUsedAt, r.RotatedAt);
+    }
+}

@@ -1,0 +1,107 @@
+using Gatehouse.Admin.Administration;
+using Gatehouse.Admin.Declarative;
+using Gatehouse.Core.Configuration;
+using Gatehouse.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Admin.Api;
+
+/// <summary>The admin JSON API under <c>/admin/api</c>, protected by the admin token (<c>Authorization: Bearer gta_…</c>).</summary>
+public static class AdminApi
+{
+    /// <summary>Request body to register a server.</summary>
+    public sealed record ServerRequest(string Name, string Url, string? Transport, Dictionary<string, string>? Headers, bool? Enabled);
+
+    /// <summary>Request body to create a grant.</summary>
+    public sealed record GrantRequest(string Label, List<string> Servers, string? Expires);
+
+    /// <summary>An error body.</summary>
+    public sealed record ErrorBody(string Error, string Message);
+
+    /// <summary>Maps the API. <paramref name="administration"/> opens the service for one request.</summary>
+    public static RouteGroupBuilder MapGatehouseAdminApi(this IEndpointRouteBuilder endpoints, GatehouseStorage storage, Func<GatehouseDbContext, GatewayAdministration> administration)
+    {
+        var api = endpoints.MapGroup("/admin/api").WithTags("admin");
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            await using var db = storage.CreateContext();
+            if (!await AdminCredentials.VerifyAsync(db, context.HttpContext.Request.Headers.Authorization, context.HttpContext.RequestAborted))
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
+                return Results.Json(new ErrorBody("unauthorized",
+                    $"Send 'Authorization: Bearer <admin token>'. The token was printed on first start and is in {AdminCredentials.FileName} in the data directory; 'gatehouse admin reset-token' makes a new one."),
+                    statusCode: StatusCodes.Status401Unauthorized);
+            }
+
+            return await next(context);
+        });
+
+        api.MapGet("/servers", async (CancellationToken ct) => await Use(storage, administration, a => a.ListServersAsync(ct)));
+        api.MapGet("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.GetServerAsync(name, ct))));
+        api.MapPost("/servers", async (ServerRequest body, CancellationToken ct) =>
+            ToResult(await Use(storage, administration, a => a.AddServerAsync(ToSpec(body), "admin-api", ct)), created: true));
+        api.MapPut("/servers/{name}", async (string name, ServerRequest body, CancellationToken ct) =>
+            ToResult(await Use(storage, administration, a => a.UpsertServerAsync(ToSpec(body with { Name = name }), "admin-api", ct))));
+        api.MapDelete("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveServerAsync(name, "admin-api", ct))));
+
+        api.MapGet("/grants", async (CancellationToken ct) => await Use(storage, administration, a => a.ListGrantsAsync(ct)));
+        api.MapPost("/grants", async (GrantRequest body, CancellationToken ct) =>
+        {
+            TimeSpan? expires = null;
+            if (body.Expires is { Length: > 0 })
+            {
+                if (!DurationParser.TryParse(body.Expires, out var parsed, out var problem))
+                {
+                    return Results.Json(new ErrorBody("invalid", problem), statusCode: StatusCodes.Status400BadRequest);
+                }
+
+                expires = parsed;
+            }
+
+            return ToResult(await Use(storage, administration, a => a.CreateGrantAsync(body.Label, body.Servers ?? [], expires, "admin-api", ct)), created: true);
+        });
+        api.MapPost("/grants/{idOrLabel}/revoke", async (string idOrLabel, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RevokeGrantAsync(idOrLabel, "admin-api", ct))));
+        api.MapPost("/grants/{idOrLabel}/rotate", async (string idOrLabel, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RotateGrantAsync(idOrLabel, "admin-api", ct))));
+
+        api.MapPost("/apply", async (HttpRequest request, bool? prune, CancellationToken ct) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var parsed = DeclarativeConfig.Parse(await reader.ReadToEndAsync(ct), Environment.GetEnvironmentVariable);
+            if (!parsed.Succeeded)
+            {
+                return ToResult(parsed);
+            }
+
+            return ToResult(await Use(storage, administration, a => DeclarativeConfig.ApplyAsync(a, parsed.Value!, prune ?? false, "admin-api", ct)));
+        }).Accepts<string>("application/yaml", "text/yaml");
+
+        return api;
+    }
+
+    private static ServerSpec ToSpec(ServerRequest body) =>
+        new(body.Name, body.Url, body.Transport, (body.Headers ?? []).ToList(), body.Enabled ?? true);
+
+    private static async Task<T> Use<T>(GatehouseStorage storage, Func<GatehouseDbContext, GatewayAdministration> administration, Func<GatewayAdministration, Task<T>> action)
+    {
+        await using var db = storage.CreateContext();
+        return await action(administration(db));
+    }
+
+    private static IResult ToResult<T>(AdminResult<T> result, bool created = false)
+    {
+        if (result.Succeeded)
+        {
+            return created ? Results.Json(result.Value, statusCode: StatusCodes.Status201Created) : Results.Json(result.Value);
+        }
+
+        var (status, code) = result.Failure switch
+        {
+            AdminFailure.NotFound => (StatusCodes.Status404NotFound, "not_found"),
+            AdminFailure.Conflict => (StatusCodes.Status409Conflict, "conflict"),
+            _ => (StatusCodes.Status400BadRequest, "invalid"),
+        };
+        return Results.Json(new ErrorBody(code, result.Error!), statusCode: status);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.RegularExpressions;
+using Gatehouse.Admin.Administration;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Gatehouse.Admin.Declarative;
+
+/// <summary>
+/// The declarative configuration file (<c>gatehouse.yaml</c>) that can live in git. Header values may reference
+/// environment variables as <c>${NAME}</c>, so secrets need not be committed.
+/// </summary>
+/// <example>
+/// <code>
+/// servers:
+///   - name: github
+///     url: https://api.example.com/mcp
+///     transport: streamable-http
+///     headers:
+///       Authorization: "Bearer ${GITHUB_TOKEN}"
+/// </code>
+/// </example>
+public static partial class DeclarativeConfig
+{
+    /// <summary>Parses the file into server specs, or returns every problem with its line.</summary>
+    public static AdminResult<IReadOnlyList<ServerSpec>> Parse(string yaml, Func<string, string?> environment)
+    {
+        ConfigDocument? document;
+        try
+        {
+            document = new DeserializerBuilder().WithNamingConvention(HyphenatedNamingConvention.Instance).Build().Deserialize<ConfigDocument>(yaml);
+        }
+        catch (YamlException ex)
+        {
+            var inner = ex.InnerException is YamlException nested ? nested.Message : ex.InnerException?.Message ?? ex.Message;
+            return AdminResult<IReadOnlyList<ServerSpec>>.Fail(AdminFailure.Invalid, $"line {ex.Start.Line}, column {ex.Start.Column}: {Simplify(inner)}");
+        }
+
+        var problems = new List<string>();
+        var specs = new List<ServerSpec>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (server, index) in (document?.Servers ?? []).Select((s, i) => (s, i)))
+        {
+            var where = $"servers[{index}]" + (server.Name is { Length: > 0 } n ? $" ({n})" : "");
+            if (string.IsNullOrEmpty(server.Name) || string.IsNullOrEmpty(server.Url))
+            {
+                problems.Add($"{where}: 'name' and 'url' are required.");
+                continue;
+            }
+
+            if (!seen.Add(server.Name))
+            {
+                problems.Add($"{where}: server '{server.Name}' appears twice.");
+                continue;
+            }
+
+            var headers = new List<KeyValuePair<string, string>>();
+            foreach (var (name, raw) in server.Headers ?? [])
+            {
+                var missing = new List<string>();
+                var value = EnvReference().Replace(raw ?? "", m => environment(m.Groups[1].Value) ?? AddMissing(missing, m.Groups[1].Value));
+                if (missing.Count > 0)
+                {
+                    problems.Add($"{where}: header '{name}' uses environment variable(s) {string.Join(", ", missing)}, which are not set. Set them before applying.");
+                }
+
+                headers.Add(new(name, value));
+            }
+
+            specs.Add(new ServerSpec(server.Name, server.Url, server.Transport, headers, server.Enabled ?? true));
+        }
+
+        return problems.Count > 0
+            ? AdminResult<IReadOnlyList<ServerSpec>>.Fail(AdminFailure.Invalid, string.Join(Environment.NewLine, problems))
+            : AdminResult<IReadOnlyList<ServerSpec>>.Ok(specs);
+    }
+
+    /// <summary>Applies the specs: creates or updates each server; with <paramref name="prune"/>, removes servers not in the file.</summary>
+    public static async Task<AdminResult<ApplyReport>> ApplyAsync(GatewayAdministration admin, IReadOnlyList<ServerSpec> specs, bool prune, string actor, CancellationToken ct = default)
+    {
+        var changes = new List<ApplyChange>();
+        foreach (var spec in specs)
+        {
+            var result = await admin.UpsertServerAsync(spec, actor, ct);
+            if (!result.Succeeded)
+            {
+                return AdminResult<ApplyReport>.Fail(result.Failure!.Value, $"server '{spec.Name}': {result.Error} (changes before it were applied: {changes.Count})");
+            }
+
+            changes.Add(new ApplyChange("server", spec.Name, result.Value!));
+        }
+
+        if (prune)
+        {
+            var wanted = specs.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var existing in await admin.ListServersAsync(ct))
+            {
+                if (!wanted.Contains(existing.Name))
+                {
+                    await admin.RemoveServerAsync(existing.Name, actor, ct);
+                    changes.Add(new ApplyChange("server", existing.Name, "removed"));
+                }
+            }
+        }
+
+        return AdminResult<ApplyReport>.Ok(new ApplyReport(changes));
+    }
+
+    private static string AddMissing(List<string> missing, string name)
+    {
+        missing.Add(name);
+        return "";
+    }
+
+    private static string Simplify(string message) =>
+        message.Contains("not found on type", StringComparison.Ordinal) ? "unknown key; allowed keys are servers: name, url, transport, headers, enabled. (" + message + ")" : message;
+
+    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex EnvReference();
+
+    private sealed class ConfigDocument
+    {
+        public List<ServerEntry>? Servers { get; set; }
+    }
+
+    private sealed class ServerEntry
+    {
+        public string? Name { get; set; }
+        public string? Url { get; set; }
+        public string? Transport { get; set; }
+        public Dictionary<string, string?>? Headers { get; set; }
+        public bool? Enabled { get; set; }
+    }
+}

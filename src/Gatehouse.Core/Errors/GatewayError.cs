@@ -1,0 +1,97 @@
+namespace Gatehouse.Core.Errors;
+
+/// <summary>A rejection or failure Gatehouse reports to a client: a value, never an exception.</summary>
+/// <param name="Id">Stable identity; never reused (documented in docs/errors.md).</param>
+/// <param name="HttpStatus">HTTP status of the response.</param>
+/// <param name="JsonRpcCode">JSON-RPC error code carried in the body.</param>
+/// <param name="Message">What happened and what to do; never contains a secret or an argument value.</param>
+public sealed record GatewayError(GatewayErrorId Id, int HttpStatus, int JsonRpcCode, string Message)
+{
+    /// <summary>The code as shown to users, e.g. <c>GH1003</c>.</summary>
+    public string Code => $"GH{(int)Id}";
+}
+
+/// <summary>Every error Gatehouse can return. Numbers are stable and never reused.</summary>
+public enum GatewayErrorId
+{
+    /// <summary>No Authorization header.</summary>
+    MissingCredential = 1001,
+
+    /// <summary>The Authorization header is not a well-formed bearer grant token.</summary>
+    MalformedCredential = 1002,
+
+    /// <summary>The token is not known (never issued, or replaced by a rotation).</summary>
+    UnknownCredential = 1003,
+
+    /// <summary>The grant is past its expiry.</summary>
+    CredentialExpired = 1004,
+
+    /// <summary>The grant was revoked.</summary>
+    CredentialRevoked = 1005,
+
+    /// <summary>The grant does not cover this server.</summary>
+    CredentialNotForServer = 1006,
+
+    /// <summary>No server has this name.</summary>
+    UnknownServer = 1101,
+
+    /// <summary>The server is disabled.</summary>
+    ServerDisabled = 1102,
+
+    /// <summary>The Origin header names a site that may not call Gatehouse (DNS rebinding guard).</summary>
+    ForbiddenOrigin = 1201,
+
+    /// <summary>The Host header names a host Gatehouse does not serve (DNS rebinding guard).</summary>
+    ForbiddenHost = 1202,
+
+    /// <summary>The request body exceeds the size limit.</summary>
+    BodyTooLarge = 1301,
+
+    /// <summary>The body is not valid JSON.</summary>
+    MalformedJson = 1302,
+
+    /// <summary>The body is JSON but not a JSON-RPC message.</summary>
+    InvalidJsonRpc = 1303,
+
+    /// <summary>A JSON-RPC batch in a protocol revision that does not allow batches.</summary>
+    BatchNotAllowed = 1304,
+
+    /// <summary>Mcp-Method or Mcp-Name disagree with the body (2026-07-28).</summary>
+    HeaderMismatch = 1305,
+
+    /// <summary>The MCP-Protocol-Version header is not a protocol revision.</summary>
+    InvalidProtocolVersion = 1306,
+
+    /// <summary>The request needs a Content-Type of application/json.</summary>
+    UnsupportedMediaType = 1307,
+
+    /// <summary>The HTTP method is not served on this endpoint for this protocol revision.</summary>
+    MethodNotAllowed = 1308,
+
+    /// <summary>A session-scoped request came without Mcp-Session-Id.</summary>
+    MissingSession = 1401,
+
+    /// <summary>The session id is unknown, expired, for another server, or belongs to another principal.</summary>
+    SessionNotFound = 1402,
+
+    /// <summary>The upstream could not be reached.</summary>
+    UpstreamUnreachable = 1501,
+
+    /// <summary>The upstream did not answer in time.</summary>
+    UpstreamTimeout = 1502,
+
+    /// <summary>The upstream answered something that is not MCP.</summary>
+    UpstreamBadResponse = 1503,
+
+    /// <summary>The upstream refused Gatehouse's credential for it.</summary>
+    UpstreamRejectedCredential = 1504,
+
+    /// <summary>The upstream's answer exceeds the size limit.</summary>
+    UpstreamResponseTooLarge = 1505,
+
+    /// <summary>A stored upstream secret could not be decrypted (wrong master key).</summary>
+    UpstreamSecretUnreadable = 1506,
+
+    /// <summary>The upstream speaks a transport this client's era cannot be bridged to on this replica.</summary>
+    TransportUnavailable = 1507,
+}

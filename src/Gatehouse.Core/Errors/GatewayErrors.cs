@@ -1,0 +1,109 @@
+namespace Gatehouse.Core.Errors;
+
+/// <summary>Builds the messages of every <see cref="GatewayError"/> in one place, so wording stays consistent.</summary>
+public static class GatewayErrors
+{
+    /// <summary>JSON-RPC: invalid request.</summary>
+    public const int InvalidRequest = -32600;
+
+    /// <summary>JSON-RPC: parse error.</summary>
+    public const int ParseError = -32700;
+
+    /// <summary>JSON-RPC: internal error.</summary>
+    public const int InternalError = -32603;
+
+    /// <summary>MCP 2026-07-28: standard header does not match the body.</summary>
+    public const int HeaderMismatchCode = -32020;
+
+    /// <summary>Gatehouse's code for authentication and authorization failures.</summary>
+    public const int Unauthorized = -32001;
+
+    /// <summary>Gatehouse's code for failures of the upstream.</summary>
+    public const int UpstreamFailure = -32002;
+
+    /// <summary>Gatehouse's code for unknown or ended sessions.</summary>
+    public const int SessionGone = -32003;
+
+#pragma warning disable CS1591 // The factory names say what they build.
+    public static GatewayError MissingCredential(string server) => new(GatewayErrorId.MissingCredential, 401, Unauthorized,
+        $"No credential was sent. Send 'Authorization: Bearer <grant token>' with a grant for server '{server}' (create one with: gatehouse grant create --server {server} --label <name>).");
+
+    public static GatewayError MalformedCredential() => new(GatewayErrorId.MalformedCredential, 401, Unauthorized,
+        "The Authorization header is not a Gatehouse grant token ('Bearer gth_...'). Check that the whole token was copied.");
+
+    public static GatewayError UnknownCredential() => new(GatewayErrorId.UnknownCredential, 401, Unauthorized,
+        "This grant token is not known to Gatehouse: it was never issued here or was replaced by a rotation. Ask an admin for the current token.");
+
+    public static GatewayError CredentialExpired(string label, DateTimeOffset at) => new(GatewayErrorId.CredentialExpired, 401, Unauthorized,
+        $"Grant '{label}' expired at {at:yyyy-MM-ddTHH:mm:ssZ}; ask an admin for a new one.");
+
+    public static GatewayError CredentialRevoked(string label, DateTimeOffset at) => new(GatewayErrorId.CredentialRevoked, 401, Unauthorized,
+        $"Grant '{label}' was revoked at {at:yyyy-MM-ddTHH:mm:ssZ}; ask an admin for a new one.");
+
+    public static GatewayError CredentialNotForServer(string label, string server) => new(GatewayErrorId.CredentialNotForServer, 401, Unauthorized,
+        $"Grant '{label}' does not cover server '{server}'. Use a grant for '{server}', or ask an admin to create one.");
+
+    public static GatewayError UnknownServer(string server) => new(GatewayErrorId.UnknownServer, 404, InvalidRequest,
+        $"No server named '{server}' is registered in Gatehouse. Check the URL (/mcp/<server>); 'gatehouse server list' shows the names.");
+
+    public static GatewayError ServerDisabled(string server) => new(GatewayErrorId.ServerDisabled, 503, UpstreamFailure,
+        $"Server '{server}' is disabled in Gatehouse; ask an admin to enable it.");
+
+    public static GatewayError ForbiddenOrigin(string origin) => new(GatewayErrorId.ForbiddenOrigin, 403, InvalidRequest,
+        $"Requests from origin '{origin}' are not allowed (DNS rebinding protection). An admin can allow it with --allowed-origins.");
+
+    public static GatewayError ForbiddenHost(string host) => new(GatewayErrorId.ForbiddenHost, 403, InvalidRequest,
+        $"Host '{host}' is not served by this Gatehouse (DNS rebinding protection). Use the gateway's own address, or an admin can add it with --allowed-hosts.");
+
+    public static GatewayError BodyTooLarge(long limit) => new(GatewayErrorId.BodyTooLarge, 413, InvalidRequest,
+        $"The request body is larger than the limit of {limit} bytes. Send smaller messages, or an admin can raise --max-request-bytes.");
+
+    public static GatewayError MalformedJson() => new(GatewayErrorId.MalformedJson, 400, ParseError,
+        "The request body is not valid JSON. Send one JSON-RPC 2.0 message.");
+
+    public static GatewayError InvalidJsonRpc(string detail) => new(GatewayErrorId.InvalidJsonRpc, 400, InvalidRequest,
+        $"The request body is not a valid JSON-RPC 2.0 message: {detail}");
+
+    public static GatewayError BatchNotAllowed(string version) => new(GatewayErrorId.BatchNotAllowed, 400, InvalidRequest,
+        $"JSON-RPC batches are only allowed in protocol revision 2025-03-26, not {version}. Send one message per request.");
+
+    public static GatewayError HeaderMismatch(string header, string detail) => new(GatewayErrorId.HeaderMismatch, 400, HeaderMismatchCode,
+        $"The {header} header does not match the request body: {detail}");
+
+    public static GatewayError InvalidProtocolVersion(string value) => new(GatewayErrorId.InvalidProtocolVersion, 400, InvalidRequest,
+        $"MCP-Protocol-Version '{value}' is not a protocol revision (expected a date such as 2025-11-25).");
+
+    public static GatewayError UnsupportedMediaType() => new(GatewayErrorId.UnsupportedMediaType, 415, InvalidRequest,
+        "POST bodies must be JSON: send Content-Type: application/json.");
+
+    public static GatewayError MethodNotAllowed(string method, string why) => new(GatewayErrorId.MethodNotAllowed, 405, InvalidRequest,
+        $"{method} is not allowed here: {why}");
+
+    public static GatewayError MissingSession() => new(GatewayErrorId.MissingSession, 400, InvalidRequest,
+        "This request needs the Mcp-Session-Id header returned by initialize. Send initialize first.");
+
+    public static GatewayError SessionNotFound() => new(GatewayErrorId.SessionNotFound, 404, SessionGone,
+        "Session not found: it expired, ended, belongs to another server or credential, or was never issued. Start a new session with initialize.");
+
+    public static GatewayError UpstreamUnreachable(string server) => new(GatewayErrorId.UpstreamUnreachable, 502, UpstreamFailure,
+        $"Gatehouse could not reach the upstream of server '{server}'. The upstream may be down; try again later or ask an admin to check its URL.");
+
+    public static GatewayError UpstreamTimeout(string server, TimeSpan limit) => new(GatewayErrorId.UpstreamTimeout, 504, UpstreamFailure,
+        $"The upstream of server '{server}' did not answer within {limit.TotalSeconds:0} s. Try again later; an admin can raise --upstream-timeout.");
+
+    public static GatewayError UpstreamBadResponse(string server, string detail) => new(GatewayErrorId.UpstreamBadResponse, 502, UpstreamFailure,
+        $"The upstream of server '{server}' answered something that is not MCP ({detail}). Ask an admin to check the server's URL and transport.");
+
+    public static GatewayError UpstreamRejectedCredential(string server, int status) => new(GatewayErrorId.UpstreamRejectedCredential, 502, UpstreamFailure,
+        $"The upstream of server '{server}' refused Gatehouse's credential for it (HTTP {status}). This is not a problem with your grant; ask an admin to update the server's upstream credential.");
+
+    public static GatewayError UpstreamResponseTooLarge(string server, long limit) => new(GatewayErrorId.UpstreamResponseTooLarge, 502, UpstreamFailure,
+        $"The upstream of server '{server}' sent a response larger than {limit} bytes. An admin can raise --max-response-bytes.");
+
+    public static GatewayError UpstreamSecretUnreadable(string server) => new(GatewayErrorId.UpstreamSecretUnreadable, 500, InternalError,
+        $"Gatehouse cannot decrypt the stored upstream credential of server '{server}': the master key differs from the one that sealed it. Ask an admin to restore the master key or re-enter the server's headers.");
+
+    public static GatewayError TransportUnavailable(string server, string detail) => new(GatewayErrorId.TransportUnavailable, 502, UpstreamFailure,
+        $"Server '{server}' cannot be reached with this transport: {detail}");
+#pragma warning restore CS1591
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Gatehouse.Admin.Administration;
+using Gatehouse.Storage;
+using Gatehouse.Storage.Vault;
+
+namespace Gatehouse.Host.Cli;
+
+/// <summary>What every CLI command shares: the data directory, output mode and access to the admin service.</summary>
+internal sealed class CliContext(string dataDirectory, bool json, TextWriter output, TextWriter error)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public string DataDirectory { get; } = dataDirectory;
+
+    public bool Json { get; } = json;
+
+    public TextWriter Output { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public GatehouseStorage Storage { get; } = new(dataDirectory);
+
+    /// <summary>Runs <paramref name="action"/> with the admin service over the data directory; changes signal running gateways.</summary>
+    public async Task<T> WithAdministrationAsync<T>(Func<GatewayAdministration, Task<T>> action, CancellationToken ct)
+    {
+        await Storage.InitializeAsync(ct);
+        var masterKey = MasterKey.Load(Storage.DataDirectory, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
+        await using var db = Storage.CreateContext();
+        var vault = await EnvelopeVault.OpenAsync(db, masterKey, TimeProvider.System, ct);
+        return await action(new GatewayAdministration(db, vault, TimeProvider.System, Storage.TouchChangeStamp));
+    }
+
+    public void WriteJson<T>(T value) => Output.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+
+    /// <summary>Prints a result: JSON or human text on success, the error on stderr (exit code 1) on failure.</summary>
+    public int Report<T>(AdminResult<T> result, Action<T> human)
+    {
+        if (!result.Succeeded)
+        {
+            if (Json)
+            {
+                WriteJson(new { error = result.Failure.ToString()!.ToLowerInvariant(), message = result.Error });
+            }
+
+            Error.WriteLine($"error: {result.Error}");
+            return result.Failure == AdminFailure.NotFound ? 3 : 1;
+        }
+
+        if (Json)
+        {
+            WriteJson(result.Value);
+        }
+        else
+        {
+            human(result.Value!);
+        }
+
+        return 0;
+    }
+
+    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var all = rows.ToList();
+        var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => r[i].Length))).ToArray();
+        Output.WriteLine(string.Join("  ", headers.Select((h, i) => h.ToUpperInvariant().PadRight(widths[i]))).TrimEnd());
+        foreach (var row in all)
+        {
+            Output.WriteLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+
+    public static string Time(DateTimeOffset? value) => value?.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", System.Globalization.CultureInfo.InvariantCulture) ?? "-";
+}

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using Gatehouse.Admin.Administration;
+using Gatehouse.Core.Configuration;
+using Gatehouse.Host.Hosting;
+
+namespace Gatehouse.Host.Cli;
+
+/// <summary><c>gatehouse serve</c>: runs the gateway.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen (';'-separated).", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var publicUrl = new Option<Uri?>("--public-url") { Description = "The URL clients use, when Gatehouse is behind a reverse proxy or reached by a DNS name." };
+        var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Extra Host names accepted (DNS rebinding protection). Repeatable." };
+        var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Extra browser origins accepted. Repeatable." };
+        var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted.", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var maxResponse = new Option<long>("--max-response-bytes") { Description = "Largest JSON response relayed.", DefaultValueFactory = _ => 32 * 1024 * 1024 };
+        var upstreamTimeout = new Option<string>("--upstream-timeout") { Description = "How long to wait for an upstream to start answering.", DefaultValueFactory = _ => "120s" };
+        var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
+
+        var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
+        {
+            urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime,
+        };
+        serve.SetAction(async (parse, ct) =>
+        {
+            var cli = context(parse);
+            if (!DurationParser.TryParse(parse.GetValue(upstreamTimeout), out var timeout, out var problem)
+                || !DurationParser.TryParse(parse.GetValue(sessionLifetime), out var lifetime, out problem))
+            {
+                cli.Error.WriteLine($"error: {problem}");
+                return 2;
+            }
+
+            var settings = new ServeSettings
+            {
+                DataDirectory = cli.DataDirectory,
+                Urls = parse.GetValue(urls)!,
+                ConfigureProxy = o =>
+                {
+                    o.PublicUrl = parse.GetValue(publicUrl);
+                    o.MaxRequestBytes = parse.GetValue(maxRequest);
+                    o.MaxResponseBytes = parse.GetValue(maxResponse);
+                    o.UpstreamTimeout = timeout;
+                    o.SessionLifetime = lifetime;
+                    foreach (var host in parse.GetValue(allowedHosts) ?? [])
+                    {
+                        o.AllowedHosts.Add(host);
+                    }
+
+                    foreach (var origin in parse.GetValue(allowedOrigins) ?? [])
+                    {
+                        o.AllowedOrigins.Add(origin);
+                    }
+                },
+            };
+
+            await using var app = await GatehouseApplication.BuildAsync(settings, ct);
+            var adminToken = await AdminCredentials.EnsureAsync(cli.Storage, TimeProvider.System, ct);
+            await app.StartAsync(ct);
+            var address = GatehouseApplication.ListeningAddresses(app).FirstOrDefault() ?? settings.Urls;
+            var output = cli.Output;
+            output.WriteLine($"Gatehouse listening on {address}");
+            output.WriteLine($"  data directory: {cli.Storage.DataDirectory}");
+            if (adminToken is not null)
+            {
+                output.WriteLine($"  admin API token (first run; also saved in {Path.Combine(cli.Storage.DataDirectory, AdminCredentials.FileName)}): {adminToken}");
+            }
+
+            output.WriteLine("  add a server:   ./gatehouse server add <name> --url <upstream MCP URL>");
+            output.WriteLine("  create a grant: ./gatehouse grant create --server <name> --label <client>");
+            output.WriteLine($"  clients use:    {address}/mcp/<name> with 'Authorization: Bearer <grant token>'");
+            await output.FlushAsync(ct);
+            await app.WaitForShutdownAsync(ct);
+            return 0;
+        });
+        return serve;
+    }
+}

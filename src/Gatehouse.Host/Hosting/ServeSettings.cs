@@ -1,0 +1,19 @@
+using Gatehouse.Proxy;
+
+namespace Gatehouse.Host.Hosting;
+
+/// <summary>What <c>gatehouse serve</c> was asked to do.</summary>
+public sealed record ServeSettings
+{
+    /// <summary>The data directory (database, key file, admin token).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Listen URLs; port 0 picks a free port.</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:8080";
+
+    /// <summary>Proxy limits and host checks.</summary>
+    public Action<ProxyOptions>? ConfigureProxy { get; init; }
+
+    /// <summary>How often to check the stored configuration revision (a safety net beside the change stamp).</summary>
+    public TimeSpan RevisionPollInterval { get; init; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,180 @@
+using System.Net.ServerSentEvents;
+using Gatehouse.Core.Errors;
+using Gatehouse.Core.Servers;
+using Gatehouse.Core.Sessions;
+using Gatehouse.Proxy.Envelope;
+using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Proxy.Endpoints;
+
+/// <summary>
+/// The 2024-11-05 HTTP+SSE transport toward clients: <c>GET /mcp/{server}/sse</c> opens the stream, whose first
+/// event names Gatehouse's message endpoint; <c>POST /mcp/{server}/message?session=…</c> carries client messages.
+/// </summary>
+/// <remarks>
+/// The upstream's message endpoint travels inside the sealed session ticket, so any replica can take the POST and
+/// forward it; the answer comes back on the upstream's SSE stream, which the replica holding the client's stream relays.
+/// </remarks>
+public sealed class LegacySseEndpoint(
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, IOptions<ProxyOptions> options, ILogger<LegacySseEndpoint> logger)
+{
+    /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
+    public const string SessionQueryParameter = "session";
+
+    /// <summary>GET: opens the upstream's SSE stream and relays it, rewriting the endpoint event.</summary>
+    public async Task OpenStreamAsync(HttpContext context, string server)
+    {
+        if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        if (admitted.Server.Transport == UpstreamTransport.StreamableHttp)
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.TransportUnavailable(server,
+                "its upstream speaks Streamable HTTP only; connect with a Streamable HTTP client (POST to this URL) instead of HTTP+SSE."));
+            return;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, admitted.Server.Url);
+        UpstreamHeaders.CopyRequestHeaders(context.Request, request);
+        request.Headers.Accept.Clear();
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
+        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted);
+        if (error is not null)
+        {
+            await admission.RejectAsync(context, server, error);
+            return;
+        }
+
+        using (response)
+        {
+            if (!response!.IsSuccessStatusCode || !UpstreamForwarder.IsEventStream(response))
+            {
+                var detail = admitted.Server.Transport == UpstreamTransport.Auto
+                    ? $"its upstream did not open an HTTP+SSE stream (HTTP {(int)response.StatusCode}); it likely speaks Streamable HTTP only, so connect with a Streamable HTTP client."
+                    : $"its upstream answered HTTP {(int)response.StatusCode} instead of an SSE stream.";
+                await admission.RejectAsync(context, server, UpstreamForwarder.Classify(response, admitted.Server, expectsBody: true) is { Id: GatewayErrorId.UpstreamRejectedCredential } rejected
+                    ? rejected
+                    : GatewayErrors.TransportUnavailable(server, detail));
+                return;
+            }
+
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache, no-transform";
+            await context.Response.StartAsync(context.RequestAborted);
+            try
+            {
+                await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+                await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
+                {
+                    var bytes = item.EventType == "endpoint"
+                        ? RewriteEndpoint(item.Data, admitted)
+                        : SseWriter.Format(item.EventType, item.Data, item.EventId, item.ReconnectionInterval);
+                    if (bytes is null)
+                    {
+                        ProxyLog.UpstreamBadResponse(logger, server, "endpoint event points outside the upstream's origin");
+                        return;
+                    }
+
+                    await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                }
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                ProxyLog.StreamEnded(logger, server, "client disconnected");
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+                ProxyLog.StreamEnded(logger, server, "upstream closed the stream: " + ex.GetType().Name);
+            }
+        }
+    }
+
+    /// <summary>POST: forwards one client message to the upstream's message endpoint named in the ticket.</summary>
+    public async Task PostMessageAsync(HttpContext context, string server)
+    {
+        if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        var sessionId = context.Request.Query[SessionQueryParameter].ToString();
+        if (!tickets.TryOpen(sessionId, out var ticket) || ticket.Kind != SessionKind.LegacySseEndpoint
+            || ticket.ServerId != admitted.Server.Id || ticket.PrincipalId != admitted.Principal.Id
+            || !Uri.TryCreate(ticket.Upstream, UriKind.Absolute, out var upstreamEndpoint) || !SameOrigin(upstreamEndpoint, admitted.Server.Url))
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound());
+            return;
+        }
+
+        using var body = await BodyBuffer.ReadAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
+        if (body is null)
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.BodyTooLarge(options.Value.MaxRequestBytes));
+            return;
+        }
+
+        if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
+        {
+            await admission.RejectAsync(context, server, outcome == EnvelopeReader.Outcome.MalformedJson ? GatewayErrors.MalformedJson() : GatewayErrors.InvalidJsonRpc(problem!));
+            return;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, upstreamEndpoint) { Content = body.ToContent() };
+        UpstreamHeaders.CopyRequestHeaders(context.Request, request);
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted);
+        if (error is not null)
+        {
+            await admission.RejectAsync(context, server, error, envelope.RawId);
+            return;
+        }
+
+        using (response)
+        {
+            if (response!.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope.RawId);
+                return;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                await admission.RejectAsync(context, server, UpstreamForwarder.Classify(response, admitted.Server, expectsBody: false)
+                    ?? GatewayErrors.UpstreamBadResponse(server, $"HTTP {(int)response.StatusCode}"), envelope.RawId);
+                return;
+            }
+
+            // The answer travels on the SSE stream; the POST itself is acknowledged (202 Accepted).
+            context.Response.StatusCode = (int)response.StatusCode;
+            UpstreamHeaders.CopyResponseHeaders(response, context.Response);
+            await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }
+    }
+
+    private byte[]? RewriteEndpoint(string data, AdmittedRequest admitted)
+    {
+        if (!Uri.TryCreate(admitted.Server.Url, data.Trim(), out var upstreamEndpoint) || !SameOrigin(upstreamEndpoint, admitted.Server.Url))
+        {
+            // An endpoint on another origin would make Gatehouse send the server's credentials there.
+            return null;
+        }
+
+        var ticket = tickets.Issue(SessionKind.LegacySseEndpoint, admitted.Server.Id, admitted.Principal.Id, upstreamEndpoint.AbsoluteUri);
+        return SseWriter.Format("endpoint", $"/mcp/{admitted.Server.Name}/message?{SessionQueryParameter}={ticket}");
+    }
+
+    private static bool SameOrigin(Uri a, Uri b) =>
+        a.Scheme == b.Scheme && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+}

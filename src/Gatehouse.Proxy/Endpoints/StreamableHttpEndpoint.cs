@@ -1,0 +1,277 @@
+using Gatehouse.Core.Errors;
+using Gatehouse.Core.Servers;
+using Gatehouse.Core.Sessions;
+using Gatehouse.Proxy.Envelope;
+using Gatehouse.Proxy.Errors;
+using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Protocol;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Proxy.Endpoints;
+
+/// <summary>
+/// <c>/mcp/{server}</c> for Streamable HTTP (2025-03-26 to 2026-07-28): POST, GET streams and DELETE, with Gatehouse's
+/// own session ids standing for the upstream's.
+/// </summary>
+public sealed class StreamableHttpEndpoint(
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacySseEndpoint legacy, IOptions<ProxyOptions> options)
+{
+    /// <summary>POST: one JSON-RPC message (or a 2025-03-26 batch).</summary>
+    public async Task PostAsync(HttpContext context, string server)
+    {
+        if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        if (!IsJsonContent(context.Request))
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.UnsupportedMediaType());
+            return;
+        }
+
+        using var body = await BodyBuffer.ReadAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
+        if (body is null)
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.BodyTooLarge(options.Value.MaxRequestBytes));
+            return;
+        }
+
+        var (envelope, version, envelopeError) = ReadMessage(context.Request, body);
+        if (envelopeError is not null)
+        {
+            await admission.RejectAsync(context, server, envelopeError, envelope?.RawId);
+            return;
+        }
+
+        if (admitted.Server.Transport == UpstreamTransport.Sse)
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.TransportUnavailable(server,
+                "its upstream speaks only the 2024-11-05 HTTP+SSE transport, so connect with an HTTP+SSE client to " +
+                $"/mcp/{server}/sse, or ask an admin to point the server at a Streamable HTTP endpoint."), envelope!.RawId);
+            return;
+        }
+
+        var stateless = MCPStateless(version);
+        SessionTicket? ticket = null;
+        if (!stateless && !TryOpenSession(context.Request, admitted, out ticket))
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope!.RawId);
+            return;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
+        await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse);
+    }
+
+    /// <summary>GET: the session's server-to-client stream (or, without a session, an HTTP+SSE client).</summary>
+    public async Task GetAsync(HttpContext context, string server)
+    {
+        var version = context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString();
+        var hasSession = context.Request.Headers.ContainsKey(McpProtocol.SessionIdHeader);
+        if (!hasSession && version.Length == 0 && AcceptsEventStream(context.Request))
+        {
+            // A 2024-11-05 client opens its SSE stream with a plain GET on the URL it was given.
+            await legacy.OpenStreamAsync(context, server);
+            return;
+        }
+
+        if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        if (version.Length > 0 && MCPStateless(version))
+        {
+            context.Response.Headers.Allow = "POST";
+            await admission.RejectAsync(context, server, GatewayErrors.MethodNotAllowed("GET", "protocol revision 2026-07-28 has no GET stream; send requests with POST."));
+            return;
+        }
+
+        await ForwardSessionRequestAsync(context, admitted, HttpMethod.Get);
+    }
+
+    /// <summary>DELETE: ends the session upstream.</summary>
+    public async Task DeleteAsync(HttpContext context, string server)
+    {
+        if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        var version = context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString();
+        if (version.Length > 0 && MCPStateless(version))
+        {
+            context.Response.Headers.Allow = "POST";
+            await admission.RejectAsync(context, server, GatewayErrors.MethodNotAllowed("DELETE", "protocol revision 2026-07-28 has no sessions to end."));
+            return;
+        }
+
+        await ForwardSessionRequestAsync(context, admitted, HttpMethod.Delete);
+    }
+
+    private async Task ForwardSessionRequestAsync(HttpContext context, AdmittedRequest admitted, HttpMethod method)
+    {
+        var server = admitted.Server.Name;
+        if (!context.Request.Headers.ContainsKey(McpProtocol.SessionIdHeader))
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.MissingSession());
+            return;
+        }
+
+        if (!TryOpenSession(context.Request, admitted, out var ticket))
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound());
+            return;
+        }
+
+        using var request = new HttpRequestMessage(method, admitted.Server.Url);
+        await ForwardAsync(context, admitted, request, ticket, envelope: null, expectsBody: false);
+    }
+
+    private async Task ForwardAsync(HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody)
+    {
+        var server = admitted.Server;
+        UpstreamHeaders.CopyRequestHeaders(context.Request, request);
+        if (ticket is not null)
+        {
+            request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, ticket.Upstream);
+        }
+
+        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted);
+        if (error is not null)
+        {
+            await admission.RejectAsync(context, server.Name, error, envelope?.RawId);
+            return;
+        }
+
+        using (response)
+        {
+            if (response!.StatusCode == System.Net.HttpStatusCode.NotFound && ticket is not null && !UpstreamForwarder.IsJson(response))
+            {
+                // The upstream ended or forgot the session: the client must initialize again, as the spec says for 404.
+                await admission.RejectAsync(context, server.Name, GatewayErrors.SessionNotFound(), envelope?.RawId);
+                return;
+            }
+
+            if (response.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed && envelope is null)
+            {
+                // An upstream without a GET stream (or DELETE): the spec's answer is 405, relayed as such.
+                context.Response.Headers.Allow = response.Content.Headers.Allow.Count > 0 ? string.Join(", ", response.Content.Headers.Allow) : "POST";
+                await admission.RejectAsync(context, server.Name, GatewayErrors.MethodNotAllowed(request.Method.Method, $"the upstream of server '{server.Name}' does not offer it."));
+                return;
+            }
+
+            if (UpstreamForwarder.Classify(response, server, expectsBody) is { } bad)
+            {
+                await admission.RejectAsync(context, server.Name, bad, envelope?.RawId);
+                return;
+            }
+
+            context.Response.StatusCode = (int)response.StatusCode;
+            UpstreamHeaders.CopyResponseHeaders(response, context.Response);
+            if (response.Headers.TryGetValues(McpProtocol.SessionIdHeader, out var upstreamSessionIds) && upstreamSessionIds.FirstOrDefault() is { Length: > 0 } upstreamSessionId)
+            {
+                context.Response.Headers[McpProtocol.SessionIdHeader] = ticket is not null && ticket.Upstream == upstreamSessionId
+                    ? context.Request.Headers[McpProtocol.SessionIdHeader].ToString()
+                    : tickets.Issue(SessionKind.StreamableHttp, server.Id, admitted.Principal.Id, upstreamSessionId);
+            }
+
+            if (UpstreamForwarder.IsEventStream(response))
+            {
+                await forwarder.RelayStreamAsync(response, context, server);
+            }
+            else if (UpstreamForwarder.IsJson(response))
+            {
+                if (await forwarder.RelayJsonAsync(response, context, server) is { } relayError)
+                {
+                    context.Response.Headers.Remove(McpProtocol.SessionIdHeader);
+                    await admission.RejectAsync(context, server.Name, relayError, envelope?.RawId);
+                }
+            }
+            else
+            {
+                context.Response.ContentLength = 0;
+            }
+        }
+    }
+
+    private bool TryOpenSession(HttpRequest request, AdmittedRequest admitted, out SessionTicket? ticket)
+    {
+        ticket = null;
+        var sessionId = request.Headers[McpProtocol.SessionIdHeader].ToString();
+        if (sessionId.Length == 0)
+        {
+            return true;
+        }
+
+        if (tickets.TryOpen(sessionId, out var opened) && opened.Kind == SessionKind.StreamableHttp
+            && opened.ServerId == admitted.Server.Id && opened.PrincipalId == admitted.Principal.Id)
+        {
+            ticket = opened;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Reads the envelope and applies each era's rules on batches and standard headers.</summary>
+    internal static (JsonRpcEnvelope? Envelope, string Version, GatewayError? Error) ReadMessage(HttpRequest request, BodyBuffer body)
+    {
+        var version = request.Headers[McpProtocol.ProtocolVersionHeader].ToString();
+        if (version.Length == 0)
+        {
+            version = McpProtocol.DefaultVersion;
+        }
+        else if (!McpProtocol.IsWellFormedVersion(version))
+        {
+            return (null, version, GatewayErrors.InvalidProtocolVersion(version));
+        }
+
+        switch (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem))
+        {
+            case EnvelopeReader.Outcome.MalformedJson:
+                return (null, version, GatewayErrors.MalformedJson());
+            case EnvelopeReader.Outcome.NotJsonRpc:
+                return (null, version, GatewayErrors.InvalidJsonRpc(problem!));
+        }
+
+        if (envelope.IsBatch && !McpProtocol.AllowsBatches(version))
+        {
+            return (envelope, version, GatewayErrors.BatchNotAllowed(version));
+        }
+
+        if (McpProtocol.IsStatelessEra(version) && envelope.Method is not null)
+        {
+            var methodHeader = request.Headers[McpProtocol.MethodHeader].ToString();
+            if (methodHeader != envelope.Method)
+            {
+                return (envelope, version, GatewayErrors.HeaderMismatch(McpProtocol.MethodHeader,
+                    methodHeader.Length == 0 ? $"it is missing; send '{McpProtocol.MethodHeader}: {envelope.Method}'." : $"it says '{methodHeader}' but the body's method is '{envelope.Method}'."));
+            }
+
+            if (McpProtocol.RequiresNameHeader(envelope.Method))
+            {
+                var nameHeader = request.Headers[McpProtocol.NameHeader].ToString();
+                if (!McpProtocol.TryDecodeHeaderValue(nameHeader, out var name) || name != envelope.Name)
+                {
+                    return (envelope, version, GatewayErrors.HeaderMismatch(McpProtocol.NameHeader,
+                        nameHeader.Length == 0 ? $"it is missing for {envelope.Method}." : "it does not equal the name or URI in the body's params."));
+                }
+            }
+        }
+
+        return (envelope, version, null);
+    }
+
+    private static bool MCPStateless(string version) => McpProtocol.IsStatelessEra(version);
+
+    private static bool IsJsonContent(HttpRequest request) =>
+        MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+        && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.MediaType.Value!.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    internal static bool AcceptsEventStream(HttpRequest request) =>
+        request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+}

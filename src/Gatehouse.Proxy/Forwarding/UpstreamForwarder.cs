@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Gatehouse.Core.Errors;
+using Gatehouse.Core.Security;
+using Gatehouse.Core.Servers;
+using Gatehouse.Proxy.Logging;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Proxy.Forwarding;
+
+/// <summary>Sends one request upstream with the server's credentials and relays the answer, streaming SSE as it arrives.</summary>
+public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector vault, IOptions<ProxyOptions> options, ILogger<UpstreamForwarder> logger)
+{
+    /// <summary>Sends <paramref name="request"/> (credentials are added here). Returns the response, or the error to report.</summary>
+    /// <remarks>The returned timeout source bounds only the wait for response headers; streams may then run indefinitely.</remarks>
+    public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
+        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted)
+    {
+        try
+        {
+            foreach (var header in server.Headers)
+            {
+                request.Headers.Remove(header.Name);
+                request.Headers.TryAddWithoutValidation(header.Name, vault.Unprotect(header.ProtectedValue));
+            }
+        }
+        catch (CryptographicException)
+        {
+            ProxyLog.SecretUnreadable(logger, server.Name);
+            return (null, GatewayErrors.UpstreamSecretUnreadable(server.Name));
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        timeout.CancelAfter(options.Value.UpstreamTimeout);
+        try
+        {
+            var response = await client.Invoker.SendAsync(request, timeout.Token);
+            return (response, null);
+        }
+        catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            ProxyLog.UpstreamTimeout(logger, server.Name, options.Value.UpstreamTimeout.TotalSeconds);
+            return (null, GatewayErrors.UpstreamTimeout(server.Name, options.Value.UpstreamTimeout));
+        }
+        catch (HttpRequestException ex)
+        {
+            ProxyLog.UpstreamUnreachable(logger, server.Name, ex.HttpRequestError.ToString());
+            return (null, GatewayErrors.UpstreamUnreachable(server.Name));
+        }
+    }
+
+    /// <summary>True for a media type of SSE.</summary>
+    public static bool IsEventStream(HttpResponseMessage response) =>
+        string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True for a JSON media type.</summary>
+    public static bool IsJson(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType is { } type
+        && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Maps an upstream answer Gatehouse must not relay to the error the client gets; null when it can be relayed.</summary>
+    public static GatewayError? Classify(HttpResponseMessage response, ServerDefinition server, bool expectsBody)
+    {
+        var status = (int)response.StatusCode;
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && !IsJson(response))
+        {
+            return GatewayErrors.UpstreamRejectedCredential(server.Name, status);
+        }
+
+        if (response.StatusCode is HttpStatusCode.Unauthorized)
+        {
+            return GatewayErrors.UpstreamRejectedCredential(server.Name, status);
+        }
+
+        var hasBody = response.Content.Headers.ContentLength is not 0 && status is not 202 and not 204;
+        if (IsJson(response) || IsEventStream(response) || !hasBody)
+        {
+            if (status >= 200 && status < 300 && expectsBody && !hasBody)
+            {
+                return GatewayErrors.UpstreamBadResponse(server.Name, $"HTTP {status} with an empty body to a request");
+            }
+
+            return null;
+        }
+
+        if (status >= 400 && status < 500 && status != 404)
+        {
+            // A client error with a non-JSON body (a plain-text 400, a 405 from a server without a GET stream):
+            // relay the status, with an explanation in JSON-RPC form.
+            return GatewayErrors.UpstreamBadResponse(server.Name, $"HTTP {status} {response.ReasonPhrase}") with { HttpStatus = status };
+        }
+
+        return GatewayErrors.UpstreamBadResponse(server.Name, $"HTTP {status} with content type '{response.Content.Headers.ContentType?.MediaType ?? "none"}'");
+    }
+
+    /// <summary>Relays an SSE body chunk by chunk, flushing each, so events reach the client as the upstream sends them.</summary>
+    public async Task RelayStreamAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server)
+    {
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        context.Response.Headers.CacheControl = "no-cache, no-transform";
+        await context.Response.StartAsync(context.RequestAborted);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            int read;
+            while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            ProxyLog.StreamEnded(logger, server.Name, "client disconnected");
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            // The upstream dropped the stream mid-way; end ours too so the client can resume with Last-Event-ID.
+            ProxyLog.StreamEnded(logger, server.Name, "upstream closed the stream: " + ex.GetType().Name);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads a JSON body (bounded), checks it is JSON, and writes it unchanged; or reports why it cannot.</summary>
+    public async Task<GatewayError?> RelayJsonAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+        BodyBuffer? body;
+        try
+        {
+            body = await BodyBuffer.ReadAsync(stream, response.Content.Headers.ContentLength, options.Value.MaxResponseBytes, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            ProxyLog.UpstreamBadResponse(logger, server.Name, "connection dropped while reading the response");
+            return GatewayErrors.UpstreamBadResponse(server.Name, "the connection dropped in the middle of the response");
+        }
+
+        if (body is null)
+        {
+            return GatewayErrors.UpstreamResponseTooLarge(server.Name, options.Value.MaxResponseBytes);
+        }
+
+        using (body)
+        {
+            if (!IsValidJson(body.Memory.Span))
+            {
+                ProxyLog.UpstreamBadResponse(logger, server.Name, "invalid JSON");
+                return GatewayErrors.UpstreamBadResponse(server.Name, "the body is not valid JSON");
+            }
+
+            context.Response.ContentLength = body.Length;
+            await context.Response.Body.WriteAsync(body.Memory, context.RequestAborted);
+            return null;
+        }
+    }
+
+    private static bool IsValidJson(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            while (reader.Read())
+            {
+            }
+
+            return reader.BytesConsumed > 0;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+namespace Gatehouse.Proxy;
+
+/// <summary>Limits and security settings of the proxy.</summary>
+public sealed class ProxyOptions
+{
+    /// <summary>Largest request body accepted, in bytes (default 4 MiB).</summary>
+    public long MaxRequestBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest non-streamed (JSON) upstream response relayed, in bytes (default 32 MiB).</summary>
+    public long MaxResponseBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>How long to wait for an upstream to start answering (default 120 s).</summary>
+    public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>How long to wait for a TCP connection to an upstream (default 10 s).</summary>
+    public TimeSpan UpstreamConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a session id stays valid after it was issued (default 24 h).</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The URL clients use to reach Gatehouse, when it differs from what requests show (behind a reverse proxy).</summary>
+    public Uri? PublicUrl { get; set; }
+
+    /// <summary>Extra host names accepted in the Host header, beyond loopback names and <see cref="PublicUrl"/>'s host.</summary>
+    public IList<string> AllowedHosts { get; } = [];
+
+    /// <summary>Extra origins (scheme://host[:port]) accepted in the Origin header.</summary>
+    public IList<string> AllowedOrigins { get; } = [];
+}

@@ -1,0 +1,36 @@
+using Gatehouse.Core.Sessions;
+using Gatehouse.Proxy;
+using Gatehouse.Proxy.Endpoints;
+using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the Gatehouse proxy.</summary>
+public static class ProxyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the proxy's services. The host must also register an <c>IGatewaySnapshotSource</c>, an <c>ISecretProtector</c>,
+    /// an <c>IGrantUsageRecorder</c>, and the 256-bit session ticket key through <paramref name="sessionTicketKey"/>.
+    /// </summary>
+    public static IServiceCollection AddGatehouseProxy(this IServiceCollection services, byte[] sessionTicketKey, Action<ProxyOptions>? configure = null)
+    {
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new SessionTicketProtector(sessionTicketKey, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ProxyOptions>>().Value.SessionLifetime));
+        services.AddSingleton<HostOriginValidator>();
+        services.AddSingleton<UpstreamClient>();
+        services.AddSingleton<UpstreamForwarder>();
+        services.AddSingleton<ProtectedResourceMetadata>();
+        services.AddSingleton<Admission>();
+        services.AddSingleton<LegacySseEndpoint>();
+        services.AddSingleton<StreamableHttpEndpoint>();
+        return services;
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Gatehouse.Core.Configuration;
+using Gatehouse.Core.Grants;
+using Gatehouse.Core.Servers;
+using Gatehouse.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Storage.Configuration;
+
+/// <summary>Maps stored records to domain objects and builds <see cref="GatewaySnapshot"/>s.</summary>
+public static class SnapshotLoader
+{
+    /// <summary>Reads the whole configuration into a new snapshot.</summary>
+    public static GatewaySnapshot Load(GatehouseDbContext db)
+    {
+        var revision = db.ConfigRevisions.AsNoTracking().Select(r => r.Revision).FirstOrDefault();
+        var servers = db.Servers.AsNoTracking().ToList().Select(ToDomain);
+        var grants = db.Grants.AsNoTracking().Include(g => g.Servers).ToList().Select(ToDomain);
+        return new GatewaySnapshot(revision, servers, grants);
+    }
+
+    /// <summary>Maps a server record.</summary>
+    public static ServerDefinition ToDomain(ServerRecord record)
+    {
+        TransportNames.TryParse(record.Transport, out var transport, out _);
+        return new ServerDefinition
+        {
+            Id = record.Id,
+            Name = record.Name,
+            Url = new Uri(record.Url),
+            Transport = transport,
+            AuthMode = record.AuthMode == "headers" ? UpstreamAuthMode.Headers : UpstreamAuthMode.None,
+            Headers = ReadHeaders(record.HeadersJson),
+            Enabled = record.Enabled,
+            CreatedAt = record.CreatedAt,
+        };
+    }
+
+    /// <summary>Maps a grant record (with its servers loaded).</summary>
+    public static Grant ToDomain(GrantRecord record) => new()
+    {
+        Id = record.Id,
+        Label = record.Label,
+        Servers = record.Servers.Select(s => s.ServerName).ToHashSet(StringComparer.Ordinal),
+        TokenHash = record.TokenHash,
+        CreatedAt = record.CreatedAt,
+        ExpiresAt = record.ExpiresAt,
+        RevokedAt = record.RevokedAt,
+        RotatedAt = record.RotatedAt,
+    };
+
+    /// <summary>Reads the sealed headers column.</summary>
+    public static IReadOnlyList<UpstreamHeader> ReadHeaders(string json) =>
+        JsonSerializer.Deserialize(json, StorageJsonContext.Default.ListStoredHeader)?.Select(h => new UpstreamHeader(h.Name, h.Value)).ToList() ?? [];
+
+    /// <summary>Writes the sealed headers column.</summary>
+    public static string WriteHeaders(IEnumerable<UpstreamHeader> headers) =>
+        JsonSerializer.Serialize(headers.Select(h => new StoredHeader(h.Name, h.ProtectedValue)).ToList(), StorageJsonContext.Default.ListStoredHeader);
+}

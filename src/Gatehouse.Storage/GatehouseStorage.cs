@@ -1,0 +1,56 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Storage;
+
+/// <summary>Where Gatehouse keeps its state, and how to open it.</summary>
+public sealed class GatehouseStorage
+{
+    /// <summary>The file name of the embedded SQLite database inside the data directory.</summary>
+    public const string DatabaseFileName = "gatehouse.db";
+
+    /// <summary>Name of the file whose modification tells running gateways that the configuration changed.</summary>
+    public const string ChangeStampFileName = "config.stamp";
+
+    /// <summary>Creates the storage description for a data directory.</summary>
+    public GatehouseStorage(string dataDirectory)
+    {
+        DataDirectory = Path.GetFullPath(dataDirectory);
+        ConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(DataDirectory, DatabaseFileName),
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    /// <summary>The absolute data directory.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The SQLite connection string.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Path of the change stamp file.</summary>
+    public string ChangeStampPath => Path.Combine(DataDirectory, ChangeStampFileName);
+
+    /// <summary>Options for a context on this storage.</summary>
+    public DbContextOptions<GatehouseDbContext> CreateOptions() =>
+        new DbContextOptionsBuilder<GatehouseDbContext>().UseSqlite(ConnectionString).Options;
+
+    /// <summary>Opens a new context.</summary>
+    public GatehouseDbContext CreateContext() => new(CreateOptions());
+
+    /// <summary>Creates the data directory and brings the schema up to date (migrations), in WAL mode for concurrent readers.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(DataDirectory);
+        await using var db = CreateContext();
+        await db.Database.MigrateAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+    }
+
+    /// <summary>Tells running gateways (which watch the stamp file) that the configuration changed.</summary>
+    public void TouchChangeStamp() =>
+        File.WriteAllText(ChangeStampPath, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+}
