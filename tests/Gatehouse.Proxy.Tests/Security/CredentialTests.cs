@@ -1,0 +1,162 @@
+using System.Net;
+using Gatehouse.Proxy.Tests.Infrastructure;
+using Gatehouse.Testing;
+
+namespace Gatehouse.Proxy.Tests.Security;
+
+public sealed class CredentialTests
+{
+    private const string Ping = """{"jsonrpc":"2.0","id":1,"method":"ping"}""";
+
+    [Theory]
+    [InlineData(null, "GH1001")]
+    [InlineData("Basic dXNlcjpwYXNz", "GH1002")]
+    [InlineData("Bearer gth_not-a-real-token", "GH1002")]
+    public async Task MissingOrMalformedCredential_Gets401WithResourceMetadataChallenge(string? authorization, string code)
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+
+        using var response = await gateway.PostAsync("echo", null, Ping, r =>
+        {
+            if (authorization is not null)
+            {
+                r.Headers.TryAddWithoutValidation("Authorization", authorization);
+            }
+        });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var challenge = response.Headers.WwwAuthenticate.ToString();
+        Assert.StartsWith($"Bearer resource_metadata=\"{gateway.BaseUri}.well-known/oauth-protected-resource/mcp/echo\"", challenge, StringComparison.Ordinal);
+        var body = await GatewayHarness.ReadJsonRpcAsync(response);
+        Assert.Equal(code, body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task ProtectedResourceMetadata_NamesTheServerUrlExactly()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+
+        var document = System.Text.Json.JsonDocument.Parse(await gateway.Http.GetStringAsync(".well-known/oauth-protected-resource/mcp/echo")).RootElement;
+        Assert.Equal(gateway.McpUri("echo").ToString(), document.GetProperty("resource").GetString());
+        using var unknown = await gateway.Http.GetAsync(".well-known/oauth-protected-resource/mcp/nope");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task GrantForServerA_IsRejectedOnServerB()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("a", upstream.McpUri);
+        await gateway.AddServerAsync("b", upstream.McpUri);
+        var tokenForA = await gateway.CreateGrantAsync("only-a", "a");
+
+        using var onB = await gateway.PostAsync("b", tokenForA, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.Unauthorized, onB.StatusCode);
+        var body = await GatewayHarness.ReadJsonRpcAsync(onB);
+        Assert.Equal("GH1006", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+
+        using var onA = await gateway.PostAsync("a", tokenForA, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.OK, onA.StatusCode);
+    }
+
+    [Fact]
+    public async Task RevokeAndRotate_ThroughTheCli_AreInForceOnTheNextRequest()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+        var first = await gateway.CreateGrantAsync("laptop", "echo");
+        using (var ok = await gateway.PostAsync("echo", first, GatewayHarness.InitializeBody))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        var (code, output, _) = await gateway.CliAsync("--json", "grant", "rotate", "laptop");
+        Assert.Equal(0, code);
+        var second = System.Text.Json.Nodes.JsonNode.Parse(output)!["token"]!.GetValue<string>();
+
+        using (var old = await gateway.PostAsync("echo", first, GatewayHarness.InitializeBody))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        }
+
+        using (var rotated = await gateway.PostAsync("echo", second, GatewayHarness.InitializeBody))
+        {
+            Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        }
+
+        Assert.Equal(0, (await gateway.CliAsync("grant", "revoke", "laptop")).ExitCode);
+        using var revoked = await gateway.PostAsync("echo", second, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+        var body = await GatewayHarness.ReadJsonRpcAsync(revoked);
+        Assert.Equal("GH1005", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Contains("'laptop' was revoked at", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServerAddedThroughTheCli_IsServedWithoutRestart()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("first", upstream.McpUri);
+        var token = await gateway.CreateGrantAsync("laptop", "first");
+        using (var before = await gateway.PostAsync("first", token, GatewayHarness.InitializeBody))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        Assert.Equal(0, (await gateway.CliAsync("server", "remove", "first")).ExitCode);
+        using var after = await gateway.PostAsync("first", token, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("evil.example", null)]
+    [InlineData(null, "http://evil.example")]
+    public async Task ForeignHostOrOrigin_Gets403_DnsRebindingProtection(string? host, string? origin)
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+        var token = await gateway.CreateGrantAsync("laptop", "echo");
+
+        using var response = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody, r =>
+        {
+            if (host is not null)
+            {
+                r.Headers.Host = host;
+            }
+
+            if (origin is not null)
+            {
+                r.Headers.Add("Origin", origin);
+            }
+        });
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task AllowedBrowserOrigin_GetsCorsHeadersExposingSessionAndChallenge()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, gateway.McpUri("echo"));
+        preflight.Headers.Add("Origin", "http://localhost:6274");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization, content-type, mcp-protocol-version");
+        using var response = await gateway.Http.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("http://localhost:6274", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("Mcp-Session-Id", response.Headers.GetValues("Access-Control-Expose-Headers").Single(), StringComparison.Ordinal);
+    }
+}
