@@ -169,6 +169,32 @@ public sealed class StreamableHttpTests
     }
 
     [Fact]
+    public async Task GetStream_WithLastEventId_IsForwardedForResumption_AndRelayedAsSse()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+        var token = await gateway.CreateGrantAsync("laptop", "echo");
+
+        using var init = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody);
+        var sessionId = init.Headers.GetValues("Mcp-Session-Id").Single();
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, gateway.McpUri("echo"));
+        get.Headers.Add("Authorization", $"Bearer {token}");
+        get.Headers.Add("Mcp-Session-Id", sessionId);
+        get.Headers.Add("MCP-Protocol-Version", "2025-11-25");
+        get.Headers.Add("Accept", "text/event-stream");
+        get.Headers.Add("Last-Event-ID", "some-event-7");
+        using var stream = await gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead);
+
+        var forwarded = await upstream.WaitForRequestAsync(r => r.Method == "GET").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("some-event-7", forwarded.GetHeader("Last-Event-ID"));
+        Assert.NotNull(forwarded.GetHeader("Mcp-Session-Id"));
+        Assert.NotEqual(sessionId, forwarded.GetHeader("Mcp-Session-Id"));
+        Assert.False(forwarded.HasHeader("Authorization"));
+    }
+
+    [Fact]
     public async Task UnknownFields_InUpstreamResponses_SurviveByteForByte()
     {
         await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
