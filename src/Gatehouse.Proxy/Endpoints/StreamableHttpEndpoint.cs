@@ -164,6 +164,16 @@ public sealed class StreamableHttpEndpoint(
                 return;
             }
 
+            if (server.Transport == UpstreamTransport.Auto && envelope?.Method == "initialize"
+                && response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed && !UpstreamForwarder.IsJson(response))
+            {
+                // The spec's fallback signal: an upstream that refuses POST with 404/405 speaks only HTTP+SSE.
+                await admission.RejectAsync(context, server.Name, GatewayErrors.TransportUnavailable(server.Name,
+                    $"its upstream refused Streamable HTTP (HTTP {(int)response.StatusCode}), so it likely speaks only the 2024-11-05 HTTP+SSE transport; " +
+                    $"connect with an HTTP+SSE client to /mcp/{server.Name}/sse, or ask an admin to set the server's transport to sse."), envelope.RawId);
+                return;
+            }
+
             if (UpstreamForwarder.Classify(response, server, expectsBody) is { } bad)
             {
                 await admission.RejectAsync(context, server.Name, bad, envelope?.RawId);
