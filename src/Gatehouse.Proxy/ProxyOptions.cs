@@ -18,6 +18,9 @@ public sealed class ProxyOptions
     /// <summary>How long a session id stays valid after it was issued (default 24 h).</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>How long a session bridged to an HTTP+SSE upstream may stay idle before its upstream stream is closed (default 30 min).</summary>
+    public TimeSpan BridgeIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>The URL clients use to reach Gatehouse, when it differs from what requests show (behind a reverse proxy).</summary>
     public Uri? PublicUrl { get; set; }
 

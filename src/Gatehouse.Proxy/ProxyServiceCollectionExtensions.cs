@@ -1,5 +1,6 @@
 using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy;
+using Gatehouse.Proxy.Bridging;
 using Gatehouse.Proxy.Endpoints;
 using Gatehouse.Proxy.Forwarding;
 using Gatehouse.Proxy.Security;
@@ -30,6 +31,8 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<ProtectedResourceMetadata>();
         services.AddSingleton<Admission>();
         services.AddSingleton<LegacySseEndpoint>();
+        services.AddSingleton(sp => new BridgeRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ProxyOptions>>().Value.BridgeIdleTimeout));
+        services.AddSingleton<LegacyUpstreamBridge>();
         services.AddSingleton<StreamableHttpEndpoint>();
         return services;
     }

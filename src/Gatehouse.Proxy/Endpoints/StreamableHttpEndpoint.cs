@@ -1,4 +1,5 @@
 using Gatehouse.Core.Errors;
+using Gatehouse.Proxy.Bridging;
 using Gatehouse.Core.Servers;
 using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy.Envelope;
@@ -16,7 +17,8 @@ namespace Gatehouse.Proxy.Endpoints;
 /// own session ids standing for the upstream's.
 /// </summary>
 public sealed class StreamableHttpEndpoint(
-    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacySseEndpoint legacy, IOptions<ProxyOptions> options)
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacySseEndpoint legacy, LegacyUpstreamBridge bridge,
+    IOptions<ProxyOptions> options)
 {
     /// <summary>POST: one JSON-RPC message (or a 2025-03-26 batch).</summary>
     public async Task PostAsync(HttpContext context, string server)
@@ -46,14 +48,6 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
-        if (admitted.Server.Transport == UpstreamTransport.Sse)
-        {
-            await admission.RejectAsync(context, server, GatewayErrors.TransportUnavailable(server,
-                "its upstream speaks only the 2024-11-05 HTTP+SSE transport, so connect with an HTTP+SSE client to " +
-                $"/mcp/{server}/sse, or ask an admin to point the server at a Streamable HTTP endpoint."), envelope!.RawId);
-            return;
-        }
-
         var stateless = MCPStateless(version);
         SessionTicket? ticket = null;
         if (!stateless && !TryOpenSession(context.Request, admitted, out ticket))
@@ -62,8 +56,37 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
+        if (admitted.Server.Transport == UpstreamTransport.Sse || ticket?.Kind == SessionKind.Bridged)
+        {
+            await PostToLegacyUpstreamAsync(context, admitted, envelope!, body, ticket, stateless);
+            return;
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
-        await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse);
+        if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse))
+        {
+            // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
+            await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
+        }
+    }
+
+    private async Task PostToLegacyUpstreamAsync(HttpContext context, AdmittedRequest admitted, JsonRpcEnvelope envelope, BodyBuffer body, SessionTicket? ticket, bool stateless)
+    {
+        if (stateless)
+        {
+            await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.TransportUnavailable(admitted.Server.Name,
+                "its upstream speaks only the 2024-11-05 HTTP+SSE transport, which needs a session; connect with protocol revision 2025-11-25 " +
+                $"or earlier (initialize first), or with an HTTP+SSE client to /mcp/{admitted.Server.Name}/sse."), envelope.RawId);
+            return;
+        }
+
+        if (ticket is not null && ticket.Kind != SessionKind.Bridged)
+        {
+            await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.SessionNotFound(), envelope.RawId);
+            return;
+        }
+
+        await bridge.PostAsync(context, admitted, envelope, body, ticket);
     }
 
     /// <summary>GET: the session's server-to-client stream (or, without a session, an HTTP+SSE client).</summary>
@@ -127,11 +150,18 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
+        if (ticket!.Kind == SessionKind.Bridged)
+        {
+            await (method == HttpMethod.Get ? bridge.GetAsync(context, admitted, ticket) : bridge.DeleteAsync(context, admitted, ticket));
+            return;
+        }
+
         using var request = new HttpRequestMessage(method, admitted.Server.Url);
         await ForwardAsync(context, admitted, request, ticket, envelope: null, expectsBody: false);
     }
 
-    private async Task ForwardAsync(HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody)
+    /// <returns>True when the upstream refused Streamable HTTP on an auto-transport initialize and nothing was written yet.</returns>
+    private async Task<bool> ForwardAsync(HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody)
     {
         var server = admitted.Server;
         UpstreamHeaders.CopyRequestHeaders(context.Request, request);
@@ -144,7 +174,7 @@ public sealed class StreamableHttpEndpoint(
         if (error is not null)
         {
             await admission.RejectAsync(context, server.Name, error, envelope?.RawId);
-            return;
+            return false;
         }
 
         using (response)
@@ -153,7 +183,7 @@ public sealed class StreamableHttpEndpoint(
             {
                 // The upstream ended or forgot the session: the client must initialize again, as the spec says for 404.
                 await admission.RejectAsync(context, server.Name, GatewayErrors.SessionNotFound(), envelope?.RawId);
-                return;
+                return false;
             }
 
             if (response.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed && envelope is null)
@@ -161,23 +191,21 @@ public sealed class StreamableHttpEndpoint(
                 // An upstream without a GET stream (or DELETE): the spec's answer is 405, relayed as such.
                 context.Response.Headers.Allow = response.Content.Headers.Allow.Count > 0 ? string.Join(", ", response.Content.Headers.Allow) : "POST";
                 await admission.RejectAsync(context, server.Name, GatewayErrors.MethodNotAllowed(request.Method.Method, $"the upstream of server '{server.Name}' does not offer it."));
-                return;
+                return false;
             }
 
-            if (server.Transport == UpstreamTransport.Auto && envelope?.Method == "initialize"
-                && response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed && !UpstreamForwarder.IsJson(response))
+            if (server.Transport == UpstreamTransport.Auto && envelope?.Method == "initialize" && ticket is null
+                && response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed or System.Net.HttpStatusCode.BadRequest
+                && !UpstreamForwarder.IsJson(response))
             {
-                // The spec's fallback signal: an upstream that refuses POST with 404/405 speaks only HTTP+SSE.
-                await admission.RejectAsync(context, server.Name, GatewayErrors.TransportUnavailable(server.Name,
-                    $"its upstream refused Streamable HTTP (HTTP {(int)response.StatusCode}), so it likely speaks only the 2024-11-05 HTTP+SSE transport; " +
-                    $"connect with an HTTP+SSE client to /mcp/{server.Name}/sse, or ask an admin to set the server's transport to sse."), envelope.RawId);
-                return;
+                // The spec's fallback signal: an upstream that refuses POST with 400/404/405 speaks only HTTP+SSE.
+                return true;
             }
 
             if (UpstreamForwarder.Classify(response, server, expectsBody) is { } bad)
             {
                 await admission.RejectAsync(context, server.Name, bad, envelope?.RawId);
-                return;
+                return false;
             }
 
             context.Response.StatusCode = (int)response.StatusCode;
@@ -206,7 +234,10 @@ public sealed class StreamableHttpEndpoint(
                 context.Response.ContentLength = 0;
             }
         }
+
+        return false;
     }
+
 
     private bool TryOpenSession(HttpRequest request, AdmittedRequest admitted, out SessionTicket? ticket)
     {
@@ -217,7 +248,7 @@ public sealed class StreamableHttpEndpoint(
             return true;
         }
 
-        if (tickets.TryOpen(sessionId, out var opened) && opened.Kind == SessionKind.StreamableHttp
+        if (tickets.TryOpen(sessionId, out var opened) && opened.Kind is SessionKind.StreamableHttp or SessionKind.Bridged
             && opened.ServerId == admitted.Server.Id && opened.PrincipalId == admitted.Principal.Id)
         {
             ticket = opened;
@@ -278,9 +309,18 @@ public sealed class StreamableHttpEndpoint(
 
     private static bool MCPStateless(string version) => McpProtocol.IsStatelessEra(version);
 
-    private static bool IsJsonContent(HttpRequest request) =>
-        MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
-        && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.MediaType.Value!.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    private static bool IsJsonContent(HttpRequest request)
+    {
+        // The plain value is what clients send; it parses to itself, so answering it directly skips the parser's allocations.
+        var contentType = request.ContentType;
+        if (string.Equals(contentType, "application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return MediaTypeHeaderValue.TryParse(contentType, out var type)
+            && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.MediaType.Value!.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    }
 
     internal static bool AcceptsEventStream(HttpRequest request) =>
         request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);

@@ -157,25 +157,6 @@ public sealed class StatelessAndLegacyTests
     }
 
     [Fact]
-    public async Task AutoTransport_StreamableClientOnLegacyOnlyUpstream_GetsAnErrorNamingTheSseEndpoint()
-    {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.LegacySse);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("old", upstream.SseUri, "auto");
-        var token = await gateway.CreateGrantAsync("laptop", "old");
-
-        using var response = await gateway.PostAsync("old", token, GatewayHarness.InitializeBody);
-        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        var body = await GatewayHarness.ReadJsonRpcAsync(response);
-        Assert.Equal("GH1507", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
-        Assert.Contains("/mcp/old/sse", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
-
-        await using var client = await gateway.ConnectAsync("old", token, HttpTransportMode.Sse, path: "/sse");
-        var result = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "auto" });
-        Assert.Equal("auto", Assert.IsType<TextContentBlock>(result.Content.Single()).Text);
-    }
-
-    [Fact]
     public async Task LegacyMessageEndpoint_WithAnotherGrantsSession_Is404()
     {
         await using var upstream = await TestUpstream.StartAsync(UpstreamMode.LegacySse);
