@@ -33,6 +33,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<LegacySseEndpoint>();
         services.AddSingleton(sp => new BridgeRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ProxyOptions>>().Value.BridgeIdleTimeout));
         services.AddSingleton<LegacyUpstreamBridge>();
+        services.AddSingleton<LegacyClientBridge>();
         services.AddSingleton<StreamableHttpEndpoint>();
         return services;
     }

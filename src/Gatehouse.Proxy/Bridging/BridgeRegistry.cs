@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 
 namespace Gatehouse.Proxy.Bridging;
 
-/// <summary>The bridged sessions this process holds, and their expiry when idle.</summary>
+/// <summary>The bridged sessions this process holds (both directions), and their expiry when idle.</summary>
 /// <remarks>
 /// A 2024-11-05 upstream answers on one long-lived stream, which only the process that opened it can read, so a
 /// bridged session lives in that process. A request for it arriving at another replica gets 404 and the client
@@ -12,7 +12,7 @@ namespace Gatehouse.Proxy.Bridging;
 /// </remarks>
 public sealed class BridgeRegistry : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, LegacyUpstreamSession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IBridgedSession> _sessions = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _idleTimeout;
     private readonly ITimer _sweeper;
@@ -32,14 +32,19 @@ public sealed class BridgeRegistry : IAsyncDisposable
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     /// <summary>Adds a started session; it is removed when its upstream stream ends.</summary>
-    public void Add(LegacyUpstreamSession session)
+    public void Add(IBridgedSession session)
     {
         _sessions[session.Id] = session;
         _ = session.Completion.ContinueWith(_ => _sessions.TryRemove(session.Id, out var _), TaskScheduler.Default);
     }
 
     /// <summary>Finds a session of this process.</summary>
-    public bool TryGet(string id, out LegacyUpstreamSession session) => _sessions.TryGetValue(id, out session!);
+    public bool TryGet<TSession>(string id, out TSession session)
+        where TSession : class, IBridgedSession
+    {
+        session = (_sessions.TryGetValue(id, out var found) ? found as TSession : null)!;
+        return session is not null;
+    }
 
     /// <summary>Ends and forgets a session.</summary>
     public async Task RemoveAsync(string id)
@@ -71,4 +76,17 @@ public sealed class BridgeRegistry : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>A session Gatehouse bridges between transports inside this process.</summary>
+public interface IBridgedSession : IAsyncDisposable
+{
+    /// <summary>The id carried in the client's sealed session ticket.</summary>
+    string Id { get; }
+
+    /// <summary>When the session last carried a message.</summary>
+    DateTimeOffset LastActivity { get; }
+
+    /// <summary>Completes when the session ends by itself (its long-lived stream closed).</summary>
+    Task Completion { get; }
 }

@@ -57,7 +57,7 @@ public sealed class LegacyUpstreamBridge(
             session = started!;
             opened = true;
         }
-        else if (!registry.TryGet(ticket.Upstream, out session))
+        else if (!registry.TryGet<LegacyUpstreamSession>(ticket.Upstream, out session))
         {
             await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope.RawId);
             return;
@@ -112,7 +112,7 @@ public sealed class LegacyUpstreamBridge(
     /// <summary>GET with a bridged session: the session's stream of messages that belong to no request.</summary>
     public async Task GetAsync(HttpContext context, AdmittedRequest admitted, SessionTicket ticket)
     {
-        if (!registry.TryGet(ticket.Upstream, out var session))
+        if (!registry.TryGet<LegacyUpstreamSession>(ticket.Upstream, out var session))
         {
             await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.SessionNotFound());
             return;
@@ -140,7 +140,7 @@ public sealed class LegacyUpstreamBridge(
     /// <summary>DELETE with a bridged session: closes the upstream stream.</summary>
     public async Task DeleteAsync(HttpContext context, AdmittedRequest admitted, SessionTicket ticket)
     {
-        if (!registry.TryGet(ticket.Upstream, out _))
+        if (!registry.TryGet<LegacyUpstreamSession>(ticket.Upstream, out _))
         {
             await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.SessionNotFound());
             return;

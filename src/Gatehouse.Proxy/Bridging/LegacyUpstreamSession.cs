@@ -17,7 +17,7 @@ namespace Gatehouse.Proxy.Bridging;
 /// to, else to the session's GET stream, else into a bounded backlog that the next GET stream drains. Ids need no
 /// remapping: one upstream connection serves exactly one client session.
 /// </remarks>
-public sealed class LegacyUpstreamSession : IAsyncDisposable
+public sealed class LegacyUpstreamSession : IBridgedSession
 {
     private const int BacklogLimit = 1000;
     private readonly HttpResponseMessage _stream;

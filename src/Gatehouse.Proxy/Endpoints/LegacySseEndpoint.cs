@@ -1,5 +1,6 @@
 using System.Net.ServerSentEvents;
 using Gatehouse.Core.Errors;
+using Gatehouse.Proxy.Bridging;
 using Gatehouse.Core.Servers;
 using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy.Envelope;
@@ -18,11 +19,14 @@ namespace Gatehouse.Proxy.Endpoints;
 /// event names Gatehouse's message endpoint; <c>POST /mcp/{server}/message?session=…</c> carries client messages.
 /// </summary>
 /// <remarks>
-/// The upstream's message endpoint travels inside the sealed session ticket, so any replica can take the POST and
-/// forward it; the answer comes back on the upstream's SSE stream, which the replica holding the client's stream relays.
+/// With an HTTP+SSE upstream, the upstream's message endpoint travels inside the sealed session ticket, so any replica
+/// can take the POST and forward it; the answer comes back on the upstream's SSE stream, which the replica holding the
+/// client's stream relays. With a Streamable HTTP upstream, <see cref="LegacyClientBridge"/> bridges the two inside the
+/// replica that holds the client's stream.
 /// </remarks>
 public sealed class LegacySseEndpoint(
-    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, IOptions<ProxyOptions> options, ILogger<LegacySseEndpoint> logger)
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, IOptions<ProxyOptions> options,
+    ILogger<LegacySseEndpoint> logger)
 {
     /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
     public const string SessionQueryParameter = "session";
@@ -37,8 +41,7 @@ public sealed class LegacySseEndpoint(
 
         if (admitted.Server.Transport == UpstreamTransport.StreamableHttp)
         {
-            await admission.RejectAsync(context, server, GatewayErrors.TransportUnavailable(server,
-                "its upstream speaks Streamable HTTP only; connect with a Streamable HTTP client (POST to this URL) instead of HTTP+SSE."));
+            await bridge.OpenStreamAsync(context, admitted);
             return;
         }
 
@@ -57,12 +60,23 @@ public sealed class LegacySseEndpoint(
         {
             if (!response!.IsSuccessStatusCode || !UpstreamForwarder.IsEventStream(response))
             {
-                var detail = admitted.Server.Transport == UpstreamTransport.Auto
-                    ? $"its upstream did not open an HTTP+SSE stream (HTTP {(int)response.StatusCode}); it likely speaks Streamable HTTP only, so connect with a Streamable HTTP client."
-                    : $"its upstream answered HTTP {(int)response.StatusCode} instead of an SSE stream.";
-                await admission.RejectAsync(context, server, UpstreamForwarder.Classify(response, admitted.Server, expectsBody: true) is { Id: GatewayErrorId.UpstreamRejectedCredential } rejected
-                    ? rejected
-                    : GatewayErrors.TransportUnavailable(server, detail));
+                var classified = UpstreamForwarder.Classify(response, admitted.Server, expectsBody: true);
+                if (classified is { Id: GatewayErrorId.UpstreamRejectedCredential })
+                {
+                    await admission.RejectAsync(context, server, classified);
+                }
+                else if (admitted.Server.Transport == UpstreamTransport.Auto && response.StatusCode is System.Net.HttpStatusCode.BadRequest
+                             or System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed or System.Net.HttpStatusCode.NotAcceptable)
+                {
+                    // No HTTP+SSE stream at the URL: a Streamable HTTP upstream, which the bridge serves.
+                    await bridge.OpenStreamAsync(context, admitted);
+                }
+                else
+                {
+                    await admission.RejectAsync(context, server, GatewayErrors.TransportUnavailable(server,
+                        $"its upstream answered HTTP {(int)response.StatusCode} instead of an HTTP+SSE stream."));
+                }
+
                 return;
             }
 
@@ -109,9 +123,16 @@ public sealed class LegacySseEndpoint(
         }
 
         var sessionId = context.Request.Query[SessionQueryParameter].ToString();
-        if (!tickets.TryOpen(sessionId, out var ticket) || ticket.Kind != SessionKind.LegacySseEndpoint
-            || ticket.ServerId != admitted.Server.Id || ticket.PrincipalId != admitted.Principal.Id
-            || !Uri.TryCreate(ticket.Upstream, UriKind.Absolute, out var upstreamEndpoint) || !SameOrigin(upstreamEndpoint, admitted.Server.Url))
+        if (!tickets.TryOpen(sessionId, out var ticket) || ticket.ServerId != admitted.Server.Id || ticket.PrincipalId != admitted.Principal.Id
+            || ticket.Kind is not (SessionKind.LegacySseEndpoint or SessionKind.Bridged))
+        {
+            await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound());
+            return;
+        }
+
+        Uri? upstreamEndpoint = null;
+        if (ticket.Kind == SessionKind.LegacySseEndpoint
+            && (!Uri.TryCreate(ticket.Upstream, UriKind.Absolute, out upstreamEndpoint) || !SameOrigin(upstreamEndpoint, admitted.Server.Url)))
         {
             await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound());
             return;
@@ -127,6 +148,12 @@ public sealed class LegacySseEndpoint(
         if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
         {
             await admission.RejectAsync(context, server, outcome == EnvelopeReader.Outcome.MalformedJson ? GatewayErrors.MalformedJson() : GatewayErrors.InvalidJsonRpc(problem!));
+            return;
+        }
+
+        if (ticket.Kind == SessionKind.Bridged)
+        {
+            await bridge.PostMessageAsync(context, admitted, ticket, body, envelope);
             return;
         }
 

@@ -56,16 +56,9 @@ public sealed class BridgedLegacyUpstreamTests
         var sampled = await client.CallToolAsync("sample", new Dictionary<string, object?> { ["prompt"] = "hi" });
         Assert.Contains("bridged sample", Assert.IsType<TextContentBlock>(sampled.Content.Single()).Text, StringComparison.Ordinal);
 
-        var count = 0;
-        var done = new TaskCompletionSource();
-        await client.CallToolAsync("progress", progress: new Progress(() =>
-        {
-            if (Interlocked.Increment(ref count) == 3)
-            {
-                done.TrySetResult();
-            }
-        }));
-        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var (progress, done) = CallbackProgress.Counting(3);
+        await client.CallToolAsync("progress", progress: progress);
+        await done.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -102,10 +95,5 @@ public sealed class BridgedLegacyUpstreamTests
 
         using var after = await gateway.PostAsync("old", alice, list, WithSession);
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
-    }
-
-    private sealed class Progress(Action onReport) : IProgress<ProgressNotificationValue>
-    {
-        public void Report(ProgressNotificationValue value) => onReport();
     }
 }

@@ -81,22 +81,9 @@ public sealed class StreamableHttpTests
         var roots = await client.CallToolAsync("roots");
         Assert.Contains("file:///workspace", Assert.IsType<TextContentBlock>(roots.Content.Single()).Text, StringComparison.Ordinal);
 
-        var progress = new List<ProgressNotificationValue>();
-        var progressDone = new TaskCompletionSource();
-        var reporter = new SynchronousProgress(value =>
-        {
-            lock (progress)
-            {
-                progress.Add(value);
-                if (progress.Count == 3)
-                {
-                    progressDone.TrySetResult();
-                }
-            }
-        });
-        await client.CallToolAsync("progress", progress: reporter);
-        await progressDone.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(3, progress.Count);
+        var (progress, done) = CallbackProgress.Counting(3);
+        await client.CallToolAsync("progress", progress: progress);
+        await done.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -206,10 +193,5 @@ public sealed class StreamableHttpTests
         var body = await response.Content.ReadAsStringAsync();
         Assert.Equal("""{"jsonrpc":"2.0","id":"abc","result":""" + TestUpstream.RawResultJson + ""","x-top":1}""", body);
         Assert.Contains(upstream.Requests, r => r.Body is not null && r.Body.Contains("\"x-extra\":[1,2]", StringComparison.Ordinal));
-    }
-
-    private sealed class SynchronousProgress(Action<ProgressNotificationValue> onReport) : IProgress<ProgressNotificationValue>
-    {
-        public void Report(ProgressNotificationValue value) => onReport(value);
     }
 }

@@ -1,0 +1,230 @@
+using System.Net.ServerSentEvents;
+using System.Text;
+using System.Text.Json;
+using Gatehouse.Core.Errors;
+using Gatehouse.Core.Sessions;
+using Gatehouse.Proxy.Endpoints;
+using Gatehouse.Proxy.Envelope;
+using Gatehouse.Proxy.Errors;
+using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Protocol;
+using Gatehouse.Proxy.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Proxy.Bridging;
+
+/// <summary>
+/// Serves 2024-11-05 HTTP+SSE clients from a Streamable HTTP upstream: each client message is POSTed upstream in the
+/// background and whatever the upstream answers (JSON, or SSE events) is queued onto the client's one SSE stream.
+/// </summary>
+public sealed class LegacyClientBridge(
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, BridgeRegistry registry, TimeProvider time,
+    IOptions<ProxyOptions> options, ILogger<LegacyClientBridge> logger)
+{
+    /// <summary>Opens the client's SSE stream and announces Gatehouse's message endpoint for a new bridged session.</summary>
+    public async Task OpenStreamAsync(HttpContext context, AdmittedRequest admitted)
+    {
+        var session = new LegacyClientSession(BridgeRegistry.NewId(), admitted.Server, admitted.Principal.Id, time);
+        registry.Add(session);
+        try
+        {
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache, no-transform";
+            var ticket = tickets.Issue(SessionKind.Bridged, admitted.Server.Id, admitted.Principal.Id, session.Id);
+            await context.Response.Body.WriteAsync(
+                SseWriter.Format("endpoint", $"/mcp/{admitted.Server.Name}/message?{LegacySseEndpoint.SessionQueryParameter}={ticket}"), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await foreach (var message in session.Outbound.Reader.ReadAllAsync(context.RequestAborted))
+            {
+                await context.Response.Body.WriteAsync(SseWriter.Format("message", message), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            ProxyLog.StreamEnded(logger, admitted.Server.Name, "client disconnected");
+        }
+        finally
+        {
+            await registry.RemoveAsync(session.Id);
+            await EndUpstreamSessionAsync(session);
+        }
+    }
+
+    /// <summary>Accepts one client message (202) and forwards it upstream in the background.</summary>
+    public async Task PostMessageAsync(HttpContext context, AdmittedRequest admitted, SessionTicket ticket, BodyBuffer body, JsonRpcEnvelope envelope)
+    {
+        if (!registry.TryGet<LegacyClientSession>(ticket.Upstream, out var session))
+        {
+            await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.SessionNotFound(), envelope.RawId);
+            return;
+        }
+
+        // The HTTP+SSE transport acknowledges at once and answers on the stream; the body outlives this request.
+        var message = body.Memory.ToArray();
+        session.Touch();
+        _ = Task.Run(() => ForwardAsync(session, message, envelope), CancellationToken.None);
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+        await context.Response.WriteAsync("Accepted", context.RequestAborted);
+    }
+
+    private async Task ForwardAsync(LegacyClientSession session, byte[] message, JsonRpcEnvelope envelope)
+    {
+        var server = session.Server;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, server.Url) { Content = new ByteArrayContent(message) };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            AddSessionHeaders(request, session);
+            var (response, error) = await forwarder.SendAsync(request, server, session.Lifetime);
+            if (error is not null)
+            {
+                Fail(session, envelope, error);
+                return;
+            }
+
+            using (response)
+            {
+                if (envelope.Method == "initialize" && response!.Headers.TryGetValues(McpProtocol.SessionIdHeader, out var ids))
+                {
+                    session.UpstreamSessionId = ids.FirstOrDefault();
+                }
+
+                if (!response!.IsSuccessStatusCode)
+                {
+                    Fail(session, envelope, response.StatusCode == System.Net.HttpStatusCode.NotFound
+                        ? GatewayErrors.SessionNotFound()
+                        : UpstreamForwarder.Classify(response, server, expectsBody: true) ?? GatewayErrors.UpstreamBadResponse(server.Name, $"HTTP {(int)response.StatusCode}"));
+                    return;
+                }
+
+                await RelayAsync(session, response, envelope);
+            }
+
+            if (envelope.Method == "notifications/initialized" && session.TryClaimStandaloneStream())
+            {
+                await PumpStandaloneStreamAsync(session);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            ProxyLog.StreamEnded(logger, server.Name, "bridged forwarding stopped: " + ex.GetType().Name);
+        }
+    }
+
+    private async Task RelayAsync(LegacyClientSession session, HttpResponseMessage response, JsonRpcEnvelope envelope)
+    {
+        if (UpstreamForwarder.IsEventStream(response))
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(session.Lifetime);
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync(session.Lifetime))
+            {
+                if (item.Data.Length > 0)
+                {
+                    Deliver(session, item.Data, envelope);
+                }
+            }
+        }
+        else if (UpstreamForwarder.IsJson(response))
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(session.Lifetime);
+            using var body = await BodyBuffer.ReadAsync(stream, response.Content.Headers.ContentLength, options.Value.MaxResponseBytes, session.Lifetime);
+            if (body is null)
+            {
+                Fail(session, envelope, GatewayErrors.UpstreamResponseTooLarge(session.Server.Name, options.Value.MaxResponseBytes));
+                return;
+            }
+
+            Deliver(session, Encoding.UTF8.GetString(body.Memory.Span), envelope);
+        }
+        else if (envelope.ExpectsResponse)
+        {
+            Fail(session, envelope, GatewayErrors.UpstreamBadResponse(session.Server.Name, "no JSON-RPC answer to a request"));
+        }
+    }
+
+    private static void Deliver(LegacyClientSession session, string message, JsonRpcEnvelope envelope)
+    {
+        if (envelope.Method == "initialize" && session.ProtocolVersion is null)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(message);
+                if (document.RootElement.TryGetProperty("result", out var result) && result.TryGetProperty("protocolVersion", out var version))
+                {
+                    session.ProtocolVersion = version.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        session.Send(message);
+    }
+
+    private async Task PumpStandaloneStreamAsync(LegacyClientSession session)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, session.Server.Url);
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
+        AddSessionHeaders(request, session);
+        var (response, error) = await forwarder.SendAsync(request, session.Server, session.Lifetime);
+        using (response)
+        {
+            // An upstream without a GET stream (405) simply has nothing unsolicited to say.
+            if (error is null && response!.IsSuccessStatusCode && UpstreamForwarder.IsEventStream(response))
+            {
+                await RelayAsync(session, response, new JsonRpcEnvelope(JsonRpcKind.Notification, null, null, null));
+            }
+        }
+    }
+
+    private async Task EndUpstreamSessionAsync(LegacyClientSession session)
+    {
+        if (session.UpstreamSessionId is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Delete, session.Server.Url);
+            AddSessionHeaders(request, session);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var (response, _) = await forwarder.SendAsync(request, session.Server, cts.Token);
+            response?.Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+            // Best effort: the upstream's own idle timeout ends the session otherwise.
+        }
+    }
+
+    private static void AddSessionHeaders(HttpRequestMessage request, LegacyClientSession session)
+    {
+        request.Headers.TryAddWithoutValidation("Accept", "application/json, text/event-stream");
+        if (session.UpstreamSessionId is { } sessionId)
+        {
+            request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, sessionId);
+        }
+
+        if (session.ProtocolVersion is { } version)
+        {
+            request.Headers.TryAddWithoutValidation(McpProtocol.ProtocolVersionHeader, version);
+        }
+    }
+
+    private static void Fail(LegacyClientSession session, JsonRpcEnvelope envelope, GatewayError error)
+    {
+        if (envelope.Kind == JsonRpcKind.Request)
+        {
+            session.Send(Encoding.UTF8.GetString(ErrorResponses.Body(error, envelope.RawId, session.Server.Name)));
+        }
+    }
+}
