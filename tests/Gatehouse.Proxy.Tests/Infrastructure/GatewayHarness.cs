@@ -113,6 +113,9 @@ public sealed class GatewayHarness : IAsyncDisposable
     public const string InitializeBody =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""";
 
+    /// <summary>Stops the gateway gracefully (background work such as usage recording is flushed).</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -100,7 +100,27 @@ public sealed class CredentialTests
     }
 
     [Fact]
-    public async Task ServerAddedThroughTheCli_IsServedWithoutRestart()
+    public async Task GrantUse_IsRecordedAsLastUsed_AndFlushedOnGracefulShutdown()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.AddServerAsync("echo", upstream.McpUri);
+        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await gateway.CreateGrantAsync("unused", "echo");
+        using (var ok = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        await gateway.StopAsync();
+        var (_, output, _) = await gateway.CliAsync("--json", "grant", "list");
+        var grants = System.Text.Json.Nodes.JsonNode.Parse(output)!.AsArray();
+        Assert.NotNull(grants.Single(g => g!["label"]!.GetValue<string>() == "laptop")!["lastUsedAt"]);
+        Assert.Null(grants.Single(g => g!["label"]!.GetValue<string>() == "unused")!["lastUsedAt"]);
+    }
+
+    [Fact]
+    public async Task ServerRemovedThroughTheCli_IsRefusedOnTheNextRequest()
     {
         await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
         await using var gateway = await GatewayHarness.StartAsync();
