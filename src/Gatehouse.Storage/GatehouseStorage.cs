@@ -50,7 +50,17 @@ public sealed class GatehouseStorage
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
     }
 
-    /// <summary>Tells running gateways (which watch the stamp file) that the configuration changed.</summary>
-    public void TouchChangeStamp() =>
+    /// <summary>Tells running gateways (which compare the stamp file's modification time) that the configuration changed.</summary>
+    /// <remarks>
+    /// The kernel stamps writes with a coarse clock (one tick, a few milliseconds), so two changes within a tick could
+    /// leave the same time. The time is therefore set explicitly from the precise clock and moved past the previous
+    /// one when needed, so every change gives a time a gateway has not seen.
+    /// </remarks>
+    public void TouchChangeStamp()
+    {
+        var previous = File.Exists(ChangeStampPath) ? File.GetLastWriteTimeUtc(ChangeStampPath) : DateTime.MinValue;
         File.WriteAllText(ChangeStampPath, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var now = DateTime.UtcNow;
+        File.SetLastWriteTimeUtc(ChangeStampPath, now > previous ? now : previous.AddTicks(10));
+    }
 }

@@ -8,6 +8,7 @@ using Gatehouse.Storage.Configuration;
 using Gatehouse.Storage.Vault;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Gatehouse.Host.Hosting;
 
@@ -34,9 +35,10 @@ public static class GatehouseApplication
             kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
         });
         builder.Logging.ClearProviders();
+        // One console provider, with the simple formatter on one line. Logs go to stderr so that stdout carries only
+        // what the CLI prints (scripts parse it).
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        // Logs go to stderr so that stdout carries only what the CLI prints (scripts parse it).
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         // Per-request framework logs would cost more than the proxying itself; Gatehouse logs its own decisions.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 

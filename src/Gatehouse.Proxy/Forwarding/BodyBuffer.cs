@@ -32,7 +32,9 @@ public sealed class BodyBuffer : IDisposable
             return null;
         }
 
-        var size = declaredLength is > 0 ? (int)declaredLength.Value : 4096;
+        // One byte more than declared, so that a body filling the array exactly does not force a bigger copy just
+        // to see the end of the stream.
+        var size = declaredLength is > 0 ? (int)Math.Min(declaredLength.Value + 1, Array.MaxLength) : 4096;
         var array = ArrayPool<byte>.Shared.Rent(size);
         var length = 0;
         try

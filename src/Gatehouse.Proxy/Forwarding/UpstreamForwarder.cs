@@ -35,8 +35,9 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
             return (null, GatewayErrors.UpstreamSecretUnreadable(server.Name));
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        var timeout = RentTimeoutSource();
         timeout.CancelAfter(options.Value.UpstreamTimeout);
+        var clientRegistration = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
         try
         {
             var response = await client.Invoker.SendAsync(request, timeout.Token);
@@ -55,6 +56,45 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
         {
             ProxyLog.UpstreamUnreachable(logger, server.Name, ex.HttpRequestError.ToString());
             return (null, GatewayErrors.UpstreamUnreachable(server.Name));
+        }
+        finally
+        {
+            // Dispose waits for a running callback, so nothing can cancel the source once it is back in the cache.
+            clientRegistration.Dispose();
+            ReturnTimeoutSource(timeout);
+        }
+    }
+
+    // A linked source with its own timer per request cost several allocations and a timer creation and deletion on
+    // every forward. Instead each thread keeps one source: the client's abort is linked by a registration, and
+    // TryReset (which stops the timer and succeeds only if the source never fired) makes it fit for the next request.
+    // The token only bounds SendAsync, which has released it by the time it returns (streams are read with the
+    // client's token), so nothing still holds it when it is reused.
+    [ThreadStatic]
+    private static CancellationTokenSource? t_timeoutSource;
+
+    private static CancellationTokenSource RentTimeoutSource()
+    {
+        var source = t_timeoutSource;
+        if (source is null)
+        {
+            return new CancellationTokenSource();
+        }
+
+        t_timeoutSource = null;
+        return source;
+    }
+
+    private static void ReturnTimeoutSource(CancellationTokenSource source)
+    {
+        // The await may have resumed on another thread; any thread's empty slot will do.
+        if (t_timeoutSource is null && source.TryReset())
+        {
+            t_timeoutSource = source;
+        }
+        else
+        {
+            source.Dispose();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 
@@ -11,7 +12,7 @@ namespace Gatehouse.Proxy.Forwarding;
 public static class UpstreamHeaders
 {
     /// <summary>Never forwarded upstream: the client's credentials, hop-by-hop headers, and headers Gatehouse sets itself.</summary>
-    private static readonly HashSet<string> RequestDenyList = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly FrozenSet<string> RequestDenyList = new[]
     {
         "Authorization", "Cookie", "Proxy-Authorization", "Host", "Connection", "Keep-Alive", "Proxy-Connection",
         "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Content-Length", "Expect",
@@ -21,10 +22,10 @@ public static class UpstreamHeaders
         "Accept-Encoding",
         // Replaced by the upstream's own session id.
         "Mcp-Session-Id",
-    };
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Never relayed back to the client.</summary>
-    private static readonly HashSet<string> ResponseDenyList = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly FrozenSet<string> ResponseDenyList = new[]
     {
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Content-Length",
         // Upstream cookies and auth challenges are between Gatehouse and the upstream.
@@ -33,7 +34,7 @@ public static class UpstreamHeaders
         "Mcp-Session-Id",
         // Kestrel sets its own.
         "Server", "Date",
-    };
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Copies the client's headers onto the upstream request.</summary>
     public static void CopyRequestHeaders(HttpRequest source, HttpRequestMessage target)
@@ -45,7 +46,16 @@ public static class UpstreamHeaders
                 continue;
             }
 
-            if (!target.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            // Almost every header has one value: passing it as a string skips boxing the StringValues and enumerating it.
+            if (values.Count == 1)
+            {
+                var value = values[0];
+                if (!target.Headers.TryAddWithoutValidation(name, value))
+                {
+                    target.Content?.Headers.TryAddWithoutValidation(name, value);
+                }
+            }
+            else if (!target.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
             {
                 target.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
@@ -65,7 +75,8 @@ public static class UpstreamHeaders
         {
             if (!ResponseDenyList.Contains(name))
             {
-                target.Headers[name] = values.ToArray();
+                // For a single value ToString() is that value itself, with no array or enumerator to allocate.
+                target.Headers[name] = values.Count == 1 ? values.ToString() : values.ToArray();
             }
         }
     }

@@ -13,7 +13,13 @@ namespace Gatehouse.Storage.Configuration;
 /// </remarks>
 public sealed class StoredSnapshotSource : IGatewaySnapshotSource
 {
+    // One FileInfo per thread, re-stat'ed with Refresh(): a FileInfo is not thread-safe, and building a new one per
+    // request would allocate it and normalise the path again on the hot path, only to make the same single stat call.
+    [ThreadStatic]
+    private static FileInfo? t_stamp;
+
     private readonly GatehouseStorage _storage;
+    private readonly string _stampPath;
     private readonly Lock _reloadLock = new();
     private volatile GatewaySnapshot _current;
     private long _stampTicks;
@@ -22,6 +28,7 @@ public sealed class StoredSnapshotSource : IGatewaySnapshotSource
     public StoredSnapshotSource(GatehouseStorage storage)
     {
         _storage = storage;
+        _stampPath = Path.GetFullPath(storage.ChangeStampPath);
         _stampTicks = ReadStampTicks();
         _current = LoadFromDatabase();
     }
@@ -80,7 +87,18 @@ public sealed class StoredSnapshotSource : IGatewaySnapshotSource
 
     private long ReadStampTicks()
     {
-        var info = new FileInfo(_storage.ChangeStampPath);
+        var info = t_stamp;
+        if (info is null || !string.Equals(info.FullName, _stampPath, StringComparison.Ordinal))
+        {
+            // First use on this thread, or another data directory (tests host several in one process).
+            info = t_stamp = new FileInfo(_stampPath);
+        }
+        else
+        {
+            // Still one stat per call: exactness (a revoked grant fails on the very next request) depends on it.
+            info.Refresh();
+        }
+
         return info.Exists ? info.LastWriteTimeUtc.Ticks ^ info.Length : 0;
     }
 }

@@ -93,6 +93,18 @@ public sealed class VaultTests : IDisposable
         Assert.True(snapshots.Current.Revision > 0);
     }
 
+    [Fact]
+    public void ChangeStamp_MovesOnEveryTouch_EvenWithinOneClockTick()
+    {
+        var storage = new GatehouseStorage(_dir);
+        var seen = new HashSet<DateTime>();
+        for (var i = 0; i < 50; i++)
+        {
+            storage.TouchChangeStamp();
+            Assert.True(seen.Add(File.GetLastWriteTimeUtc(storage.ChangeStampPath)), $"touch {i} left the stamp time unchanged");
+        }
+    }
+
     private async Task<GatehouseStorage> OpenAsync()
     {
         var storage = new GatehouseStorage(_dir);
