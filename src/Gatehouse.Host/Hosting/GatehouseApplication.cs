@@ -41,6 +41,7 @@ public static class GatehouseApplication
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         // Per-request framework logs would cost more than the proxying itself; Gatehouse logs its own decisions.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        settings.ConfigureLogging?.Invoke(builder.Logging);
 
         var snapshots = new StoredSnapshotSource(storage);
         builder.Services.AddSingleton(settings);

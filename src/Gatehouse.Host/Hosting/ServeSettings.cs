@@ -14,6 +14,9 @@ public sealed record ServeSettings
     /// <summary>Proxy limits and host checks.</summary>
     public Action<ProxyOptions>? ConfigureProxy { get; init; }
 
+    /// <summary>Extra logging set-up (tests capture every log line to prove no secret is ever written).</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
     /// <summary>How often to check the stored configuration revision (a safety net beside the change stamp).</summary>
     public TimeSpan RevisionPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 }

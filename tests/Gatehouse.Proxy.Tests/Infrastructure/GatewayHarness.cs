@@ -28,10 +28,13 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<GatewayHarness> StartAsync(Action<ProxyOptions>? configure = null)
+    public static async Task<GatewayHarness> StartAsync(Action<ProxyOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
-        var app = await GatehouseApplication.BuildAsync(new ServeSettings { DataDirectory = dataDirectory, Urls = "http://127.0.0.1:0", ConfigureProxy = configure });
+        var app = await GatehouseApplication.BuildAsync(new ServeSettings
+        {
+            DataDirectory = dataDirectory, Urls = "http://127.0.0.1:0", ConfigureProxy = configure, ConfigureLogging = logging,
+        });
         await app.StartAsync();
         var address = GatehouseApplication.ListeningAddresses(app).Single();
         return new GatewayHarness(app, dataDirectory, new Uri(address.TrimEnd('/') + "/"));
