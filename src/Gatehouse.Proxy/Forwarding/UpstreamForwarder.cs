@@ -1,11 +1,14 @@
 using System.Buffers;
 using System.Net;
+using System.Net.ServerSentEvents;
+using System.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Gatehouse.Core.Errors;
 using Gatehouse.Core.Security;
 using Gatehouse.Core.Servers;
 using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -143,7 +146,14 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
     }
 
     /// <summary>Relays an SSE body chunk by chunk, flushing each, so events reach the client as the upstream sends them.</summary>
-    public async Task RelayStreamAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server)
+    /// <param name="response">The upstream's SSE response.</param>
+    /// <param name="context">The client's request.</param>
+    /// <param name="server">The server, for logs.</param>
+    /// <param name="transform">
+    /// When given, each event's data passes through it (null keeps the event as it was); events are then parsed and
+    /// written one by one. Without it the bytes are copied as they arrive, the fast path.
+    /// </param>
+    public async Task RelayStreamAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server, Func<ReadOnlyMemory<byte>, byte[]?>? transform = null)
     {
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         context.Response.Headers.CacheControl = "no-cache, no-transform";
@@ -152,6 +162,23 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            if (transform is not null)
+            {
+                await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
+                {
+                    var data = item.Data;
+                    if (data.Length > 0 && transform(Encoding.UTF8.GetBytes(data)) is { } replaced)
+                    {
+                        data = Encoding.UTF8.GetString(replaced);
+                    }
+
+                    await context.Response.Body.WriteAsync(SseWriter.Format(item.EventType, data, item.EventId, item.ReconnectionInterval), context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                }
+
+                return;
+            }
+
             int read;
             while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
             {
@@ -175,7 +202,7 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
     }
 
     /// <summary>Reads a JSON body (bounded), checks it is JSON, and writes it unchanged; or reports why it cannot.</summary>
-    public async Task<GatewayError?> RelayJsonAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server)
+    public async Task<GatewayError?> RelayJsonAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server, Func<ReadOnlyMemory<byte>, byte[]?>? transform = null)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
         BodyBuffer? body;
@@ -200,6 +227,13 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
             {
                 ProxyLog.UpstreamBadResponse(logger, server.Name, "invalid JSON");
                 return GatewayErrors.UpstreamBadResponse(server.Name, "the body is not valid JSON");
+            }
+
+            if (transform?.Invoke(body.Memory) is { } replaced)
+            {
+                context.Response.ContentLength = replaced.Length;
+                await context.Response.Body.WriteAsync(replaced, context.RequestAborted);
+                return null;
             }
 
             context.Response.ContentLength = body.Length;
