@@ -1,4 +1,5 @@
 using Gatehouse.Proxy.Endpoints;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Security;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -19,9 +20,27 @@ public static class ProxyEndpointRouteBuilderExtensions
         var legacy = endpoints.ServiceProvider.GetRequiredService<LegacySseEndpoint>();
         var metadata = endpoints.ServiceProvider.GetRequiredService<ProtectedResourceMetadata>();
         var validator = endpoints.ServiceProvider.GetRequiredService<HostOriginValidator>();
+        var recorder = endpoints.ServiceProvider.GetRequiredService<ExchangeRecorder>();
 
-        RequestDelegate WithCors(Func<HttpContext, string, Task> handler) => context =>
-            CorsHeaders.Apply(context, validator) ? Task.CompletedTask : handler(context, (string)context.Request.RouteValues["server"]!);
+        // Every proxied request (preflights aside) leaves one decision record, written when it ends.
+        RequestDelegate WithCors(Func<HttpContext, string, Task> handler) => async context =>
+        {
+            if (CorsHeaders.Apply(context, validator))
+            {
+                return;
+            }
+
+            var server = (string)context.Request.RouteValues["server"]!;
+            var exchange = recorder.Begin(context, server);
+            try
+            {
+                await handler(context, server);
+            }
+            finally
+            {
+                recorder.Complete(context, exchange);
+            }
+        };
 
         endpoints.MapMethods("/mcp/{server}", ["POST"], WithCors(streamable.PostAsync));
         endpoints.MapMethods("/mcp/{server}", ["GET"], WithCors(streamable.GetAsync));

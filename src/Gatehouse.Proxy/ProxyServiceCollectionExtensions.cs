@@ -1,8 +1,10 @@
+using Gatehouse.Core.Decisions;
 using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy;
 using Gatehouse.Proxy.Bridging;
 using Gatehouse.Proxy.Endpoints;
 using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -26,6 +28,8 @@ public static class ProxyServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new SessionTicketProtector(sessionTicketKey, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ProxyOptions>>().Value.SessionLifetime));
         services.AddSingleton<HostOriginValidator>();
+        services.TryAddSingleton<IDecisionLog>(NullDecisionLog.Instance);
+        services.AddSingleton<ExchangeRecorder>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<UpstreamForwarder>();
         services.AddSingleton<ProtectedResourceMetadata>();

@@ -7,6 +7,7 @@ using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Forwarding;
 using Gatehouse.Proxy.Logging;
 using Gatehouse.Proxy.Protocol;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -71,6 +72,11 @@ public sealed class LegacyUpstreamBridge(
             var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted);
             using (response)
             {
+                if (response is not null)
+                {
+                    context.Features.Get<ProxyExchange>()?.UpstreamStatus = (int)response.StatusCode;
+                }
+
                 error ??= response!.IsSuccessStatusCode ? null
                     : response.StatusCode == System.Net.HttpStatusCode.NotFound ? GatewayErrors.SessionNotFound()
                     : UpstreamForwarder.Classify(response, admitted.Server, expectsBody: false) ?? GatewayErrors.UpstreamBadResponse(server, $"HTTP {(int)response.StatusCode}");

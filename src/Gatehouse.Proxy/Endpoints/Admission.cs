@@ -3,6 +3,7 @@ using Gatehouse.Core.Errors;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Security;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -52,6 +53,7 @@ public sealed class Admission(
         }
 
         usage.Record(principal!.Grant.Id, now);
+        context.Features.Get<ProxyExchange>()?.Principal = principal;
         return new AdmittedRequest(principal, server);
     }
 
@@ -59,6 +61,7 @@ public sealed class Admission(
     public Task RejectAsync(HttpContext context, string serverName, GatewayError error, string? rawId = null)
     {
         ProxyLog.Rejected(logger, context.Request.Method, serverName, error.Code, error.HttpStatus);
+        ExchangeRecorder.NoteError(context, error);
         return ErrorResponses.WriteAsync(context, error, rawId, serverName);
     }
 }

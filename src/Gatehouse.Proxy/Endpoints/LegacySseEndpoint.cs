@@ -5,6 +5,7 @@ using Gatehouse.Core.Servers;
 using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy.Envelope;
 using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Logging;
 using Gatehouse.Proxy.Sse;
 using Microsoft.AspNetCore.Http;
@@ -151,6 +152,7 @@ public sealed class LegacySseEndpoint(
             return;
         }
 
+        context.Features.Get<ProxyExchange>()?.Describe(envelope);
         if (ticket.Kind == SessionKind.Bridged)
         {
             await bridge.PostMessageAsync(context, admitted, ticket, body, envelope);
@@ -169,7 +171,9 @@ public sealed class LegacySseEndpoint(
 
         using (response)
         {
-            if (response!.StatusCode == System.Net.HttpStatusCode.NotFound)
+            var upstreamStatus = (int)response!.StatusCode;
+            context.Features.Get<ProxyExchange>()?.UpstreamStatus = upstreamStatus;
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
                 await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope.RawId);
                 return;

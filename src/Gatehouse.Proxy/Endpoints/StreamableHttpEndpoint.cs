@@ -6,6 +6,7 @@ using Gatehouse.Proxy.Envelope;
 using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Forwarding;
 using Gatehouse.Proxy.Protocol;
+using Gatehouse.Proxy.Recording;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -42,6 +43,11 @@ public sealed class StreamableHttpEndpoint(
         }
 
         var (envelope, version, envelopeError) = ReadMessage(context.Request, body);
+        if (envelope is not null)
+        {
+            context.Features.Get<ProxyExchange>()?.Describe(envelope);
+        }
+
         if (envelopeError is not null)
         {
             await admission.RejectAsync(context, server, envelopeError, envelope?.RawId);
@@ -179,7 +185,9 @@ public sealed class StreamableHttpEndpoint(
 
         using (response)
         {
-            if (response!.StatusCode == System.Net.HttpStatusCode.NotFound && ticket is not null && !UpstreamForwarder.IsJson(response))
+            var upstreamStatus = (int)response!.StatusCode;
+            context.Features.Get<ProxyExchange>()?.UpstreamStatus = upstreamStatus;
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound && ticket is not null && !UpstreamForwarder.IsJson(response))
             {
                 // The upstream ended or forgot the session: the client must initialize again, as the spec says for 404.
                 await admission.RejectAsync(context, server.Name, GatewayErrors.SessionNotFound(), envelope?.RawId);

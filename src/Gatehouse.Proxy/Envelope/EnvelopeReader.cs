@@ -33,9 +33,8 @@ public static class EnvelopeReader
 
             if (reader.TokenType == JsonTokenType.StartArray)
             {
-                var count = 0;
                 var anyRequest = false;
-                JsonRpcEnvelope? first = null;
+                var members = new List<JsonRpcEnvelope>();
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     if (reader.TokenType != JsonTokenType.StartObject || !TryReadObject(ref reader, out var member, out problem))
@@ -45,19 +44,18 @@ public static class EnvelopeReader
                         return Outcome.NotJsonRpc;
                     }
 
-                    first ??= member;
+                    members.Add(member);
                     anyRequest |= member.Kind == JsonRpcKind.Request;
-                    count++;
                 }
 
                 Drain(ref reader);
-                if (count == 0)
+                if (members.Count == 0)
                 {
                     problem = "an empty batch is not allowed.";
                     return Outcome.NotJsonRpc;
                 }
 
-                envelope = first! with { IsBatch = true, BatchHasRequests = anyRequest };
+                envelope = members[0] with { IsBatch = true, BatchHasRequests = anyRequest, Members = members };
                 return Outcome.Ok;
             }
 
@@ -96,6 +94,8 @@ public static class EnvelopeReader
         envelope = null!;
         problem = null;
         string? version = null, method = null, rawId = null, name = null;
+        IReadOnlyList<string> argumentKeys = [];
+        (int, int) argumentsRange = default;
         var hasResultOrError = false;
         var depth = reader.CurrentDepth;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
@@ -147,7 +147,7 @@ public static class EnvelopeReader
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    name = ReadParamsName(ref reader);
+                    (name, argumentKeys, argumentsRange) = ReadParams(ref reader);
                 }
                 else
                 {
@@ -175,7 +175,11 @@ public static class EnvelopeReader
 
         if (method is not null)
         {
-            envelope = new JsonRpcEnvelope(rawId is null ? JsonRpcKind.Notification : JsonRpcKind.Request, method, rawId, name);
+            envelope = new JsonRpcEnvelope(rawId is null ? JsonRpcKind.Notification : JsonRpcKind.Request, method, rawId, name)
+            {
+                ArgumentKeys = argumentKeys,
+                ArgumentsRange = argumentsRange,
+            };
             return true;
         }
 
@@ -189,9 +193,11 @@ public static class EnvelopeReader
         return false;
     }
 
-    private static string? ReadParamsName(ref Utf8JsonReader reader)
+    private static (string? Name, IReadOnlyList<string> ArgumentKeys, (int, int) ArgumentsRange) ReadParams(ref Utf8JsonReader reader)
     {
         string? name = null, uri = null;
+        List<string>? argumentKeys = null;
+        (int, int) argumentsRange = default;
         var depth = reader.CurrentDepth;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
@@ -202,7 +208,16 @@ public static class EnvelopeReader
 
             var isName = reader.ValueTextEquals("name"u8);
             var isUri = reader.ValueTextEquals("uri"u8);
+            var isArguments = reader.ValueTextEquals("arguments"u8);
             reader.Read();
+            if (isArguments && reader.TokenType == JsonTokenType.StartObject)
+            {
+                var start = (int)reader.TokenStartIndex;
+                argumentKeys = ReadTopLevelKeys(ref reader);
+                argumentsRange = (start, (int)reader.BytesConsumed - start);
+                continue;
+            }
+
             if ((isName || isUri) && reader.TokenType == JsonTokenType.String)
             {
                 if (isName)
@@ -220,6 +235,23 @@ public static class EnvelopeReader
             }
         }
 
-        return name ?? uri;
+        return (name ?? uri, (IReadOnlyList<string>?)argumentKeys ?? [], argumentsRange);
+    }
+
+    private static List<string> ReadTopLevelKeys(ref Utf8JsonReader reader)
+    {
+        var keys = new List<string>();
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                keys.Add(reader.GetString()!);
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return keys;
     }
 }

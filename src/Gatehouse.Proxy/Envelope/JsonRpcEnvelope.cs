@@ -11,6 +11,15 @@ public sealed record JsonRpcEnvelope(JsonRpcKind Kind, string? Method, string? R
 {
     /// <summary>True when the message expects a response.</summary>
     public bool ExpectsResponse => IsBatch ? BatchHasRequests : Kind == JsonRpcKind.Request;
+
+    /// <summary>Top-level keys of <c>params.arguments</c> (for the decision log; values are never kept here).</summary>
+    public IReadOnlyList<string> ArgumentKeys { get; init; } = [];
+
+    /// <summary>Where <c>params.arguments</c> lies in the body (offset, length), so policy can parse it only when needed.</summary>
+    public (int Offset, int Length) ArgumentsRange { get; init; }
+
+    /// <summary>Every member of a batch (for a single message, empty).</summary>
+    public IReadOnlyList<JsonRpcEnvelope> Members { get; init; } = [];
 }
 
 /// <summary>The three kinds of JSON-RPC message.</summary>

@@ -20,12 +20,25 @@ public sealed class EnvelopeReaderTests
     }
 
     [Fact]
+    public void TryRead_CapturesTopLevelArgumentKeys_AndWhereTheArgumentsLie()
+    {
+        var json = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay","arguments":{"amount":5,"to":{"iban":"X"},"memo":"m"}}}""";
+        var bytes = Encoding.UTF8.GetBytes(json);
+        Assert.Equal(EnvelopeReader.Outcome.Ok, EnvelopeReader.TryRead(bytes, out var envelope, out _));
+        Assert.Equal(["amount", "to", "memo"], envelope.ArgumentKeys);
+        var (offset, length) = envelope.ArgumentsRange;
+        Assert.Equal("""{"amount":5,"to":{"iban":"X"},"memo":"m"}""", Encoding.UTF8.GetString(bytes, offset, length));
+        Assert.Equal("pay", envelope.Name);
+    }
+
+    [Fact]
     public void TryRead_Batch_ReportsWhetherAnyMemberExpectsAResponse()
     {
         var json = """[{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":1,"method":"ping"}]""";
         Assert.Equal(EnvelopeReader.Outcome.Ok, EnvelopeReader.TryRead(Encoding.UTF8.GetBytes(json), out var envelope, out _));
         Assert.True(envelope.IsBatch);
         Assert.True(envelope.ExpectsResponse);
+        Assert.Equal(["notifications/x", "ping"], envelope.Members.Select(m => m.Method));
     }
 
     [Theory]
