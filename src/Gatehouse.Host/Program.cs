@@ -23,6 +23,8 @@ public static class Program
             GrantCommands.Create(Context),
             ApplyCommand.Create(Context),
             AdminCommands.Create(Context),
+            LogsCommand.Create(Context),
+            LogsCommand.CreateAudit(Context),
         };
         root.Options.Add(data);
         root.Options.Add(json);

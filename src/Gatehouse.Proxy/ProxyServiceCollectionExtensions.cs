@@ -1,9 +1,11 @@
 using Gatehouse.Core.Decisions;
+using Gatehouse.Core.Policy;
 using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy;
 using Gatehouse.Proxy.Bridging;
 using Gatehouse.Proxy.Endpoints;
 using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Policy;
 using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,6 +32,8 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<HostOriginValidator>();
         services.TryAddSingleton<IDecisionLog>(NullDecisionLog.Instance);
         services.AddSingleton<ExchangeRecorder>();
+        services.TryAddSingleton<IQuotaCounter, InMemoryQuotaCounter>();
+        services.AddSingleton<PolicyEnforcer>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<UpstreamForwarder>();
         services.AddSingleton<ProtectedResourceMetadata>();

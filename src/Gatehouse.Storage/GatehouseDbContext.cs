@@ -1,10 +1,11 @@
+using Gatehouse.Storage.Decisions;
 using Gatehouse.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Gatehouse.Storage;
 
-/// <summary>The Gatehouse database: servers, grants, keys, audit trail.</summary>
+/// <summary>The Gatehouse database: servers, grants, keys, policies, audit trail, decision log.</summary>
 public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> options) : DbContext(options)
 {
     /// <summary>Registered upstream servers.</summary>
@@ -28,6 +29,15 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
     /// <summary>Admin audit trail.</summary>
     public DbSet<AuditEventRecord> AuditEvents => Set<AuditEventRecord>();
 
+    /// <summary>Named policies (current version).</summary>
+    public DbSet<PolicyRecord> Policies => Set<PolicyRecord>();
+
+    /// <summary>Every stored version of every policy.</summary>
+    public DbSet<PolicyVersionRecord> PolicyVersions => Set<PolicyVersionRecord>();
+
+    /// <summary>The decision log: one row per request decided on.</summary>
+    public DbSet<DecisionLogRecord> Decisions => Set<DecisionLogRecord>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -40,6 +50,7 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.Property(s => s.Url).HasMaxLength(2048);
             e.Property(s => s.Transport).HasMaxLength(32);
             e.Property(s => s.AuthMode).HasMaxLength(32);
+            e.Property(s => s.PolicyName).HasMaxLength(63);
         });
         modelBuilder.Entity<GrantRecord>(e =>
         {
@@ -49,6 +60,7 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.HasIndex(g => g.TokenHash).IsUnique();
             e.Property(g => g.Label).HasMaxLength(64);
             e.Property(g => g.TokenHash).HasMaxLength(64);
+            e.Property(g => g.PolicyName).HasMaxLength(63);
             e.HasMany(g => g.Servers).WithOne().HasForeignKey(s => s.GrantId).OnDelete(DeleteBehavior.Cascade);
         });
         modelBuilder.Entity<GrantServerRecord>(e =>
@@ -83,6 +95,41 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.ToTable("audit_events");
             e.HasKey(a => a.Id);
             e.HasIndex(a => a.At);
+        });
+        modelBuilder.Entity<PolicyRecord>(e =>
+        {
+            e.ToTable("policies");
+            e.HasKey(p => p.Id);
+            e.HasIndex(p => p.Name).IsUnique();
+            e.Property(p => p.Name).HasMaxLength(63);
+        });
+        modelBuilder.Entity<PolicyVersionRecord>(e =>
+        {
+            e.ToTable("policy_versions");
+            e.HasKey(v => new { v.PolicyId, v.Version });
+            e.Property(v => v.Actor).HasMaxLength(128);
+            e.HasOne<PolicyRecord>().WithMany().HasForeignKey(v => v.PolicyId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<DecisionLogRecord>(e =>
+        {
+            e.ToTable("decisions");
+            e.HasKey(d => d.Id);
+            e.HasIndex(d => d.At);
+            e.HasIndex(d => d.Server);
+            e.HasIndex(d => d.PrincipalId);
+            e.HasIndex(d => d.Decision);
+            e.HasIndex(d => d.Target);
+            e.Property(d => d.RequestId).HasMaxLength(DecisionLimits.RequestId);
+            e.Property(d => d.PrincipalId).HasMaxLength(DecisionLimits.Principal);
+            e.Property(d => d.PrincipalLabel).HasMaxLength(DecisionLimits.Principal);
+            e.Property(d => d.Server).HasMaxLength(63);
+            e.Property(d => d.Method).HasMaxLength(DecisionLimits.Method);
+            e.Property(d => d.Target).HasMaxLength(DecisionLimits.Target);
+            e.Property(d => d.Decision).HasMaxLength(16);
+            e.Property(d => d.Rule).HasMaxLength(DecisionLimits.Rule);
+            e.Property(d => d.PolicyVersion).HasMaxLength(64);
+            e.Property(d => d.ErrorCode).HasMaxLength(16);
+            e.Property(d => d.Message).HasMaxLength(DecisionLimits.Message);
         });
 
         if (Database.IsSqlite())

@@ -77,6 +77,7 @@ public static class AdminApi
             return ToResult(await Use(storage, administration, a => DeclarativeConfig.ApplyAsync(a, parsed.Value!, prune ?? false, "admin-api", ct)));
         }).Accepts<string>("application/yaml", "text/yaml");
 
+        LogApi.MapLogEndpoints(api, storage);
         return api;
     }
 

@@ -94,4 +94,10 @@ public enum GatewayErrorId
 
     /// <summary>The upstream speaks a transport this client's era cannot be bridged to on this replica.</summary>
     TransportUnavailable = 1507,
+
+    /// <summary>A policy rule denied the call.</summary>
+    PolicyDenied = 1601,
+
+    /// <summary>A policy quota is used up until its window resets.</summary>
+    QuotaExhausted = 1602,
 }

@@ -24,6 +24,12 @@ public static class GatewayErrors
     /// <summary>Gatehouse's code for unknown or ended sessions.</summary>
     public const int SessionGone = -32003;
 
+    /// <summary>Gatehouse's code for calls a policy denied.</summary>
+    public const int PolicyDeniedCode = -32004;
+
+    /// <summary>Gatehouse's code for calls refused by a used-up quota.</summary>
+    public const int QuotaExhaustedCode = -32005;
+
 #pragma warning disable CS1591 // The factory names say what they build.
     public static GatewayError MissingCredential(string server) => new(GatewayErrorId.MissingCredential, 401, Unauthorized,
         $"No credential was sent. Send 'Authorization: Bearer <grant token>' with a grant for server '{server}' (create one with: gatehouse grant create --server {server} --label <name>).");
@@ -105,5 +111,10 @@ public static class GatewayErrors
 
     public static GatewayError TransportUnavailable(string server, string detail) => new(GatewayErrorId.TransportUnavailable, 502, UpstreamFailure,
         $"Server '{server}' cannot be reached with this transport: {detail}");
+    // Policy refusals travel as ordinary JSON-RPC errors in a 200 response, as an upstream's own refusal would, so
+    // clients hand the message to the model instead of treating the transport as broken.
+    public static GatewayError PolicyDenied(string message) => new(GatewayErrorId.PolicyDenied, 200, PolicyDeniedCode, message);
+
+    public static GatewayError QuotaExhausted(string message) => new(GatewayErrorId.QuotaExhausted, 200, QuotaExhaustedCode, message);
 #pragma warning restore CS1591
 }

@@ -25,6 +25,9 @@ public sealed record Grant
     /// <summary>When the grant was revoked, if it was.</summary>
     public DateTimeOffset? RevokedAt { get; init; }
 
+    /// <summary>The name of the policy attached to the grant (overriding the server's), if any.</summary>
+    public string? PolicyName { get; init; }
+
     /// <summary>When the current token was issued (creation or last rotation).</summary>
     public DateTimeOffset? RotatedAt { get; init; }
 

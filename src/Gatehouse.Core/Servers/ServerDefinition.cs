@@ -52,6 +52,9 @@ public sealed record ServerDefinition
     /// <summary>A disabled server refuses every request but keeps its configuration.</summary>
     public bool Enabled { get; init; } = true;
 
+    /// <summary>The name of the policy attached to the server (its default for every grant), if any.</summary>
+    public string? PolicyName { get; init; }
+
     /// <summary>When the server was registered.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 }

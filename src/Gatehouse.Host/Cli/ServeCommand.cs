@@ -18,16 +18,18 @@ internal static class ServeCommand
         var maxResponse = new Option<long>("--max-response-bytes") { Description = "Largest JSON response relayed.", DefaultValueFactory = _ => 32 * 1024 * 1024 };
         var upstreamTimeout = new Option<string>("--upstream-timeout") { Description = "How long to wait for an upstream to start answering.", DefaultValueFactory = _ => "120s" };
         var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
+        var logRetention = new Option<string>("--log-retention") { Description = "How long decision log records are kept.", DefaultValueFactory = _ => "30d" };
 
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
-            urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime,
+            urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention,
         };
         serve.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
             if (!DurationParser.TryParse(parse.GetValue(upstreamTimeout), out var timeout, out var problem)
-                || !DurationParser.TryParse(parse.GetValue(sessionLifetime), out var lifetime, out problem))
+                || !DurationParser.TryParse(parse.GetValue(sessionLifetime), out var lifetime, out problem)
+                || !DurationParser.TryParse(parse.GetValue(logRetention), out var retention, out problem))
             {
                 cli.Error.WriteLine($"error: {problem}");
                 return 2;
@@ -37,6 +39,7 @@ internal static class ServeCommand
             {
                 DataDirectory = cli.DataDirectory,
                 Urls = parse.GetValue(urls)!,
+                DecisionRetention = retention,
                 ConfigureProxy = o =>
                 {
                     o.PublicUrl = parse.GetValue(publicUrl);

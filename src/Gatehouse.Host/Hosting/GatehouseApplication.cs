@@ -1,10 +1,12 @@
 using Gatehouse.Admin.Administration;
 using Gatehouse.Admin.Api;
 using Gatehouse.Core.Configuration;
+using Gatehouse.Core.Decisions;
 using Gatehouse.Core.Security;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Configuration;
+using Gatehouse.Storage.Decisions;
 using Gatehouse.Storage.Vault;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -54,6 +56,10 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IGrantUsageRecorder>(sp => sp.GetRequiredService<BufferedGrantUsageRecorder>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BufferedGrantUsageRecorder>());
         builder.Services.AddHostedService<RevisionPoller>();
+        builder.Services.AddSingleton(sp => new DecisionLogWriter(
+            storage, new DecisionLogOptions { Retention = settings.DecisionRetention }, TimeProvider.System, sp.GetRequiredService<ILogger<DecisionLogWriter>>()));
+        builder.Services.AddSingleton<IDecisionLog>(sp => sp.GetRequiredService<DecisionLogWriter>());
+        builder.Services.AddHostedService<DecisionLogService>();
         builder.Services.AddGatehouseProxy(masterKey.DeriveKey("session-tickets/v1"), settings.ConfigureProxy);
         builder.Services.AddOpenApi("admin");
 

@@ -19,4 +19,7 @@ public sealed record ServeSettings
 
     /// <summary>How often to check the stored configuration revision (a safety net beside the change stamp).</summary>
     public TimeSpan RevisionPollInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long decision records are kept (<c>--log-retention</c>).</summary>
+    public TimeSpan DecisionRetention { get; init; } = TimeSpan.FromDays(30);
 }

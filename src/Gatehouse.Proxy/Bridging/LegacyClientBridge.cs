@@ -8,6 +8,7 @@ using Gatehouse.Proxy.Envelope;
 using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Forwarding;
 using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Policy;
 using Gatehouse.Proxy.Protocol;
 using Gatehouse.Proxy.Sse;
 using Microsoft.AspNetCore.Http;
@@ -57,6 +58,18 @@ public sealed class LegacyClientBridge(
         }
     }
 
+    /// <summary>Puts a message straight onto a bridged client's stream (a policy refusal); false when the session is gone.</summary>
+    public bool TrySendToClient(SessionTicket ticket, byte[] message)
+    {
+        if (!registry.TryGet<LegacyClientSession>(ticket.Upstream, out var session))
+        {
+            return false;
+        }
+
+        session.Send(Encoding.UTF8.GetString(message));
+        return true;
+    }
+
     /// <summary>Accepts one client message (202) and forwards it upstream in the background.</summary>
     public async Task PostMessageAsync(HttpContext context, AdmittedRequest admitted, SessionTicket ticket, BodyBuffer body, JsonRpcEnvelope envelope)
     {
@@ -69,6 +82,7 @@ public sealed class LegacyClientBridge(
         // The HTTP+SSE transport acknowledges at once and answers on the stream; the body outlives this request.
         var message = body.Memory.ToArray();
         session.Touch();
+        session.ListFilter ??= PolicyEnforcer.ListFilter(admitted.Policy);
         _ = Task.Run(() => ForwardAsync(session, message, envelope), CancellationToken.None);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsync("Accepted", context.RequestAborted);
@@ -164,6 +178,11 @@ public sealed class LegacyClientBridge(
             catch (JsonException)
             {
             }
+        }
+
+        if (session.ListFilter?.Invoke(Encoding.UTF8.GetBytes(message)) is { } filtered)
+        {
+            message = Encoding.UTF8.GetString(filtered);
         }
 
         session.Send(message);

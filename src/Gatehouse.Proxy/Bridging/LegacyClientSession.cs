@@ -43,6 +43,9 @@ public sealed class LegacyClientSession : IBridgedSession
     /// <summary>The upstream's Mcp-Session-Id, once initialize has answered.</summary>
     public string? UpstreamSessionId { get; set; }
 
+    /// <summary>Removes hidden entries from list results relayed to this client (null when no policy applies).</summary>
+    public Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter { get; set; }
+
     /// <summary>The protocol revision the upstream agreed to, sent as MCP-Protocol-Version afterwards.</summary>
     public string? ProtocolVersion { get; set; }
 

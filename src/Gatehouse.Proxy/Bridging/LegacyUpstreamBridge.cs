@@ -6,6 +6,7 @@ using Gatehouse.Proxy.Envelope;
 using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Forwarding;
 using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Policy;
 using Gatehouse.Proxy.Protocol;
 using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Sse;
@@ -104,7 +105,7 @@ public sealed class LegacyUpstreamBridge(
                 return;
             }
 
-            await RelayAnswersAsync(context, answers, envelope, server);
+            await RelayAnswersAsync(context, answers, envelope, server, PolicyEnforcer.ListFilter(admitted.Policy));
         }
         finally
         {
@@ -189,7 +190,8 @@ public sealed class LegacyUpstreamBridge(
         return (session, null);
     }
 
-    private async Task RelayAnswersAsync(HttpContext context, System.Threading.Channels.ChannelReader<string> answers, JsonRpcEnvelope envelope, string server)
+    private async Task RelayAnswersAsync(
+        HttpContext context, System.Threading.Channels.ChannelReader<string> answers, JsonRpcEnvelope envelope, string server, Func<ReadOnlyMemory<byte>, byte[]?>? filter)
     {
         var sse = StreamableHttpEndpoint.AcceptsEventStream(context.Request);
         if (sse)
@@ -199,8 +201,9 @@ public sealed class LegacyUpstreamBridge(
 
         try
         {
-            await foreach (var message in answers.ReadAllAsync(context.RequestAborted))
+            await foreach (var received in answers.ReadAllAsync(context.RequestAborted))
             {
+                var message = filter?.Invoke(Encoding.UTF8.GetBytes(received)) is { } filtered ? Encoding.UTF8.GetString(filtered) : received;
                 var isAnswer = EnvelopeReader.TryRead(Encoding.UTF8.GetBytes(message), out var m, out _) == EnvelopeReader.Outcome.Ok
                                && m.Kind == JsonRpcKind.Response && m.RawId == envelope.RawId;
                 if (sse)

@@ -54,7 +54,7 @@ public sealed class Admission(
 
         usage.Record(principal!.Grant.Id, now);
         context.Features.Get<ProxyExchange>()?.Principal = principal;
-        return new AdmittedRequest(principal, server);
+        return new AdmittedRequest(principal, server, snapshot.PolicyFor(server, principal.Grant));
     }
 
     /// <summary>Writes a rejection and logs it (code only, never the credential).</summary>

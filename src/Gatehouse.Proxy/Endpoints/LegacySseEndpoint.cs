@@ -1,12 +1,14 @@
 using System.Net.ServerSentEvents;
+using System.Text;
 using Gatehouse.Core.Errors;
-using Gatehouse.Proxy.Bridging;
 using Gatehouse.Core.Servers;
 using Gatehouse.Core.Sessions;
+using Gatehouse.Proxy.Bridging;
 using Gatehouse.Proxy.Envelope;
 using Gatehouse.Proxy.Forwarding;
-using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Policy;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -26,8 +28,8 @@ namespace Gatehouse.Proxy.Endpoints;
 /// replica that holds the client's stream.
 /// </remarks>
 public sealed class LegacySseEndpoint(
-    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, IOptions<ProxyOptions> options,
-    ILogger<LegacySseEndpoint> logger)
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PolicyEnforcer policy,
+    IOptions<ProxyOptions> options, ILogger<LegacySseEndpoint> logger)
 {
     /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
     public const string SessionQueryParameter = "session";
@@ -89,11 +91,19 @@ public sealed class LegacySseEndpoint(
             try
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+                // Answers to this client's requests (list results among them) all arrive on this stream.
+                var filter = PolicyEnforcer.ListFilter(admitted.Policy);
                 await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
                 {
+                    var data = item.Data;
+                    if (filter is not null && data.Length > 0 && filter(Encoding.UTF8.GetBytes(data)) is { } filtered)
+                    {
+                        data = Encoding.UTF8.GetString(filtered);
+                    }
+
                     var bytes = item.EventType == "endpoint"
                         ? RewriteEndpoint(item.Data, admitted)
-                        : SseWriter.Format(item.EventType, item.Data, item.EventId, item.ReconnectionInterval);
+                        : SseWriter.Format(item.EventType, data, item.EventId, item.ReconnectionInterval);
                     if (bytes is null)
                     {
                         ProxyLog.UpstreamBadResponse(logger, server, "endpoint event points outside the upstream's origin");
@@ -152,9 +162,28 @@ public sealed class LegacySseEndpoint(
             return;
         }
 
-        context.Features.Get<ProxyExchange>()?.Describe(envelope);
+        var exchange = context.Features.Get<ProxyExchange>();
+        exchange?.Describe(envelope);
+        var decided = policy.Check(admitted.Policy, admitted.Principal, envelope, body.Memory, exchange);
+        if (decided.Refusal is { } refusal)
+        {
+            if (ticket.Kind == SessionKind.Bridged && bridge.TrySendToClient(ticket, refusal))
+            {
+                // The answer goes where HTTP+SSE answers go: on the client's stream; the POST is acknowledged.
+                context.Response.StatusCode = StatusCodes.Status202Accepted;
+                return;
+            }
+
+            // The upstream's stream cannot carry Gatehouse's answer, so the POST itself is refused with it.
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(refusal, context.RequestAborted);
+            return;
+        }
+
         if (ticket.Kind == SessionKind.Bridged)
         {
+            // Quotas charged here stay charged: the bridge has accepted the message for the upstream.
             await bridge.PostMessageAsync(context, admitted, ticket, body, envelope);
             return;
         }

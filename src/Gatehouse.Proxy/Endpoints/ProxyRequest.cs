@@ -1,3 +1,4 @@
+using Gatehouse.Core.Policy;
 using Gatehouse.Core.Servers;
 using Gatehouse.Proxy.Authentication;
 
@@ -6,4 +7,5 @@ namespace Gatehouse.Proxy.Endpoints;
 /// <summary>A request that passed admission: who is calling which server.</summary>
 /// <param name="Principal">The authenticated caller.</param>
 /// <param name="Server">The server addressed.</param>
-public sealed record AdmittedRequest(GatewayPrincipal Principal, ServerDefinition Server);
+/// <param name="Policy">The policies in force for this principal on this server.</param>
+public sealed record AdmittedRequest(GatewayPrincipal Principal, ServerDefinition Server, PolicySet Policy);

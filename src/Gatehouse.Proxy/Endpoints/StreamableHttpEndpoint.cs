@@ -5,6 +5,7 @@ using Gatehouse.Core.Sessions;
 using Gatehouse.Proxy.Envelope;
 using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Forwarding;
+using Gatehouse.Proxy.Policy;
 using Gatehouse.Proxy.Protocol;
 using Gatehouse.Proxy.Recording;
 using Microsoft.AspNetCore.Http;
@@ -19,7 +20,7 @@ namespace Gatehouse.Proxy.Endpoints;
 /// </summary>
 public sealed class StreamableHttpEndpoint(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacySseEndpoint legacy, LegacyUpstreamBridge bridge,
-    IOptions<ProxyOptions> options)
+    PolicyEnforcer policy, IOptions<ProxyOptions> options)
 {
     /// <summary>POST: one JSON-RPC message (or a 2025-03-26 batch).</summary>
     public async Task PostAsync(HttpContext context, string server)
@@ -62,18 +63,46 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
-        if (admitted.Server.Transport == UpstreamTransport.Sse || ticket?.Kind == SessionKind.Bridged)
+        var exchange = context.Features.Get<ProxyExchange>();
+        var decided = policy.Check(admitted.Policy, admitted.Principal, envelope!, body.Memory, exchange);
+        if (decided.Refusal is { } refusal)
         {
-            await PostToLegacyUpstreamAsync(context, admitted, envelope!, body, ticket, stateless);
+            await WriteRefusalAsync(context, refusal);
             return;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
-        if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse))
+        try
         {
-            // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
-            await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
+            if (admitted.Server.Transport == UpstreamTransport.Sse || ticket?.Kind == SessionKind.Bridged)
+            {
+                await PostToLegacyUpstreamAsync(context, admitted, envelope!, body, ticket, stateless);
+                return;
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
+            if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse))
+            {
+                // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
+                await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
+            }
         }
+        finally
+        {
+            // Quotas are charged only for calls that reached the upstream.
+            if (exchange?.UpstreamStatus is null)
+            {
+                policy.Release(decided.Reservations);
+            }
+        }
+    }
+
+    /// <summary>Writes a policy refusal: an ordinary JSON-RPC error in a 200 response, as an upstream's own would be.</summary>
+    internal static async Task WriteRefusalAsync(HttpContext context, byte[] refusal)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = refusal.Length;
+        await context.Response.Body.WriteAsync(refusal, context.RequestAborted);
     }
 
     private async Task PostToLegacyUpstreamAsync(HttpContext context, AdmittedRequest admitted, JsonRpcEnvelope envelope, BodyBuffer body, SessionTicket? ticket, bool stateless)
@@ -225,13 +254,15 @@ public sealed class StreamableHttpEndpoint(
                     : tickets.Issue(SessionKind.StreamableHttp, server.Id, admitted.Principal.Id, upstreamSessionId);
             }
 
+            // Only list answers can carry hidden entries; everything else streams through untouched.
+            var filter = envelope is not null && (envelope.IsBatch || ListResultFilter.IsListMethod(envelope.Method)) ? PolicyEnforcer.ListFilter(admitted.Policy) : null;
             if (UpstreamForwarder.IsEventStream(response))
             {
-                await forwarder.RelayStreamAsync(response, context, server);
+                await forwarder.RelayStreamAsync(response, context, server, filter);
             }
             else if (UpstreamForwarder.IsJson(response))
             {
-                if (await forwarder.RelayJsonAsync(response, context, server) is { } relayError)
+                if (await forwarder.RelayJsonAsync(response, context, server, filter) is { } relayError)
                 {
                     context.Response.Headers.Remove(McpProtocol.SessionIdHeader);
                     await admission.RejectAsync(context, server.Name, relayError, envelope?.RawId);

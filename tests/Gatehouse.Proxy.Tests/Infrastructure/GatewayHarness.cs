@@ -113,6 +113,9 @@ public sealed class GatewayHarness : IAsyncDisposable
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>The Gatehouse error code (<c>error.data.gatehouseError</c>) of a JSON-RPC error response.</summary>
+    public static string? ErrorCode(JsonElement body) => body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString();
+
     public const string InitializeBody =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""";
 

@@ -14,11 +14,9 @@ public sealed class CredentialTests
     [InlineData("Bearer gth_not-a-real-token", "GH1002")]
     public async Task MissingOrMalformedCredential_Gets401WithResourceMetadataChallenge(string? authorization, string code)
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var response = await gateway.PostAsync("echo", null, Ping, r =>
+        using var response = await s.Gateway.PostAsync("echo", null, Ping, r =>
         {
             if (authorization is not null)
             {
@@ -28,92 +26,82 @@ public sealed class CredentialTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         var challenge = response.Headers.WwwAuthenticate.ToString();
-        Assert.StartsWith($"Bearer resource_metadata=\"{gateway.BaseUri}.well-known/oauth-protected-resource/mcp/echo\"", challenge, StringComparison.Ordinal);
+        Assert.StartsWith($"Bearer resource_metadata=\"{s.Gateway.BaseUri}.well-known/oauth-protected-resource/mcp/echo\"", challenge, StringComparison.Ordinal);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
-        Assert.Equal(code, body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
-        Assert.Empty(upstream.Requests);
+        Assert.Equal(code, GatewayHarness.ErrorCode(body));
+        Assert.Empty(s.Upstream.Requests);
     }
 
     [Fact]
     public async Task ProtectedResourceMetadata_NamesTheServerUrlExactly()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        var document = System.Text.Json.JsonDocument.Parse(await gateway.Http.GetStringAsync(".well-known/oauth-protected-resource/mcp/echo")).RootElement;
-        Assert.Equal(gateway.McpUri("echo").ToString(), document.GetProperty("resource").GetString());
-        using var unknown = await gateway.Http.GetAsync(".well-known/oauth-protected-resource/mcp/nope");
+        var document = System.Text.Json.JsonDocument.Parse(await s.Gateway.Http.GetStringAsync(".well-known/oauth-protected-resource/mcp/echo")).RootElement;
+        Assert.Equal(s.Gateway.McpUri("echo").ToString(), document.GetProperty("resource").GetString());
+        using var unknown = await s.Gateway.Http.GetAsync(".well-known/oauth-protected-resource/mcp/nope");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]
     public async Task GrantForServerA_IsRejectedOnServerB()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("a", upstream.McpUri);
-        await gateway.AddServerAsync("b", upstream.McpUri);
-        var tokenForA = await gateway.CreateGrantAsync("only-a", "a");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful, "a");
+        await s.Gateway.AddServerAsync("b", s.Upstream.McpUri);
+        var tokenForA = s.Token; // the scenario's grant names only "a"
 
-        using var onB = await gateway.PostAsync("b", tokenForA, GatewayHarness.InitializeBody);
+        using var onB = await s.Gateway.PostAsync("b", tokenForA, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.Unauthorized, onB.StatusCode);
         var body = await GatewayHarness.ReadJsonRpcAsync(onB);
-        Assert.Equal("GH1006", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1006", GatewayHarness.ErrorCode(body));
 
-        using var onA = await gateway.PostAsync("a", tokenForA, GatewayHarness.InitializeBody);
+        using var onA = await s.Gateway.PostAsync("a", tokenForA, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.OK, onA.StatusCode);
     }
 
     [Fact]
     public async Task RevokeAndRotate_ThroughTheCli_AreInForceOnTheNextRequest()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var first = await gateway.CreateGrantAsync("laptop", "echo");
-        using (var ok = await gateway.PostAsync("echo", first, GatewayHarness.InitializeBody))
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
+        using (var ok = await s.Gateway.PostAsync("echo", s.Token, GatewayHarness.InitializeBody))
         {
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
-        var (code, output, _) = await gateway.CliAsync("--json", "grant", "rotate", "laptop");
+        var (code, output, _) = await s.Gateway.CliAsync("--json", "grant", "rotate", "laptop");
         Assert.Equal(0, code);
         var second = System.Text.Json.Nodes.JsonNode.Parse(output)!["token"]!.GetValue<string>();
 
-        using (var old = await gateway.PostAsync("echo", first, GatewayHarness.InitializeBody))
+        using (var old = await s.Gateway.PostAsync("echo", s.Token, GatewayHarness.InitializeBody))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
         }
 
-        using (var rotated = await gateway.PostAsync("echo", second, GatewayHarness.InitializeBody))
+        using (var rotated = await s.Gateway.PostAsync("echo", second, GatewayHarness.InitializeBody))
         {
             Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
         }
 
-        Assert.Equal(0, (await gateway.CliAsync("grant", "revoke", "laptop")).ExitCode);
-        using var revoked = await gateway.PostAsync("echo", second, GatewayHarness.InitializeBody);
+        Assert.Equal(0, (await s.Gateway.CliAsync("grant", "revoke", "laptop")).ExitCode);
+        using var revoked = await s.Gateway.PostAsync("echo", second, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         var body = await GatewayHarness.ReadJsonRpcAsync(revoked);
-        Assert.Equal("GH1005", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1005", GatewayHarness.ErrorCode(body));
         Assert.Contains("'laptop' was revoked at", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task GrantUse_IsRecordedAsLastUsed_AndFlushedOnGracefulShutdown()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
-        await gateway.CreateGrantAsync("unused", "echo");
-        using (var ok = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody))
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
+        await s.Gateway.CreateGrantAsync("unused", "echo");
+        using (var ok = await s.Gateway.PostAsync("echo", s.Token, GatewayHarness.InitializeBody))
         {
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
-        await gateway.StopAsync();
-        var (_, output, _) = await gateway.CliAsync("--json", "grant", "list");
+        await s.Gateway.StopAsync();
+        var (_, output, _) = await s.Gateway.CliAsync("--json", "grant", "list");
         var grants = System.Text.Json.Nodes.JsonNode.Parse(output)!.AsArray();
         Assert.NotNull(grants.Single(g => g!["label"]!.GetValue<string>() == "laptop")!["lastUsedAt"]);
         Assert.Null(grants.Single(g => g!["label"]!.GetValue<string>() == "unused")!["lastUsedAt"]);
@@ -122,17 +110,14 @@ public sealed class CredentialTests
     [Fact]
     public async Task ServerRemovedThroughTheCli_IsRefusedOnTheNextRequest()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("first", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "first");
-        using (var before = await gateway.PostAsync("first", token, GatewayHarness.InitializeBody))
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful, "first");
+        using (var before = await s.Gateway.PostAsync("first", s.Token, GatewayHarness.InitializeBody))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
-        Assert.Equal(0, (await gateway.CliAsync("server", "remove", "first")).ExitCode);
-        using var after = await gateway.PostAsync("first", token, GatewayHarness.InitializeBody);
+        Assert.Equal(0, (await s.Gateway.CliAsync("server", "remove", "first")).ExitCode);
+        using var after = await s.Gateway.PostAsync("first", s.Token, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
     }
 
@@ -141,12 +126,9 @@ public sealed class CredentialTests
     [InlineData(null, "http://evil.example")]
     public async Task ForeignHostOrOrigin_Gets403_DnsRebindingProtection(string? host, string? origin)
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var response = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody, r =>
+        using var response = await s.Gateway.PostAsync("echo", s.Token, GatewayHarness.InitializeBody, r =>
         {
             if (host is not null)
             {
@@ -160,21 +142,19 @@ public sealed class CredentialTests
         });
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Empty(upstream.Requests);
+        Assert.Empty(s.Upstream.Requests);
     }
 
     [Fact]
     public async Task AllowedBrowserOrigin_GetsCorsHeadersExposingSessionAndChallenge()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var preflight = new HttpRequestMessage(HttpMethod.Options, gateway.McpUri("echo"));
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, s.Gateway.McpUri("echo"));
         preflight.Headers.Add("Origin", "http://localhost:6274");
         preflight.Headers.Add("Access-Control-Request-Method", "POST");
         preflight.Headers.Add("Access-Control-Request-Headers", "authorization, content-type, mcp-protocol-version");
-        using var response = await gateway.Http.SendAsync(preflight);
+        using var response = await s.Gateway.Http.SendAsync(preflight);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal("http://localhost:6274", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Contains("Mcp-Session-Id", response.Headers.GetValues("Access-Control-Expose-Headers").Single(), StringComparison.Ordinal);

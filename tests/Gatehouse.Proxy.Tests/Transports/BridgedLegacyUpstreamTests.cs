@@ -15,12 +15,9 @@ public sealed class BridgedLegacyUpstreamTests
     [InlineData("auto")]
     public async Task StreamableClient_CallsToolsOnAnHttpSseOnlyUpstream(string transport)
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.LegacySse, new TestUpstreamOptions { RequiredHeader = ("X-Api-Key", "legacy-secret") });
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("old", upstream.SseUri, transport, "X-Api-Key: legacy-secret");
-        var token = await gateway.CreateGrantAsync("laptop", "old");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.LegacySse, "old", transport, new TestUpstreamOptions { RequiredHeader = ("X-Api-Key", "legacy-secret") }, headers: "X-Api-Key: legacy-secret");
 
-        await using (var client = await gateway.ConnectAsync("old", token, options: new McpClientOptions { ProtocolVersion = "2025-11-25" }))
+        await using (var client = await s.Gateway.ConnectAsync("old", s.Token, options: new McpClientOptions { ProtocolVersion = "2025-11-25" }))
         {
             Assert.Contains(await client.ListToolsAsync(), t => t.Name == "echo");
             var result = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "bridged" });
@@ -29,17 +26,14 @@ public sealed class BridgedLegacyUpstreamTests
             Assert.Equal("42", Assert.IsType<TextContentBlock>(sum.Content.Single()).Text);
         }
 
-        Assert.Contains(upstream.Requests, r => r.Method == "GET" && r.Path == "/sse");
-        Assert.All(upstream.Requests, r => Assert.False(r.HasHeader("Authorization")));
+        Assert.Contains(s.Upstream.Requests, r => r.Method == "GET" && r.Path == "/sse");
+        Assert.All(s.Upstream.Requests, r => Assert.False(r.HasHeader("Authorization")));
     }
 
     [Fact]
     public async Task BridgedSession_RelaysServerToClientRequestsAndProgress()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.LegacySse);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("old", upstream.SseUri, "sse");
-        var token = await gateway.CreateGrantAsync("laptop", "old");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.LegacySse, "old");
         var options = new McpClientOptions
         {
             ProtocolVersion = "2025-11-25",
@@ -52,7 +46,7 @@ public sealed class BridgedLegacyUpstreamTests
             },
         };
 
-        await using var client = await gateway.ConnectAsync("old", token, options: options);
+        await using var client = await s.Gateway.ConnectAsync("old", s.Token, options: options);
         var sampled = await client.CallToolAsync("sample", new Dictionary<string, object?> { ["prompt"] = "hi" });
         Assert.Contains("bridged sample", Assert.IsType<TextContentBlock>(sampled.Content.Single()).Text, StringComparison.Ordinal);
 
@@ -64,13 +58,11 @@ public sealed class BridgedLegacyUpstreamTests
     [Fact]
     public async Task BridgedSession_IsBoundToItsGrant_AndEndsOnDelete()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.LegacySse);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("old", upstream.SseUri, "sse");
-        var alice = await gateway.CreateGrantAsync("alice", "old");
-        var bob = await gateway.CreateGrantAsync("bob", "old");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.LegacySse, "old");
+        var alice = s.Token; // the scenario's grant opens the session; bob is a second grant
+        var bob = await s.Gateway.CreateGrantAsync("bob", "old");
 
-        using var init = await gateway.PostAsync("old", alice, GatewayHarness.InitializeBody);
+        using var init = await s.Gateway.PostAsync("old", alice, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.OK, init.StatusCode);
         var sessionId = init.Headers.GetValues("Mcp-Session-Id").Single();
         const string list = """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""";
@@ -80,20 +72,20 @@ public sealed class BridgedLegacyUpstreamTests
             r.Headers.Add("MCP-Protocol-Version", "2025-11-25");
         }
 
-        using (var asBob = await gateway.PostAsync("old", bob, list, WithSession))
+        using (var asBob = await s.Gateway.PostAsync("old", bob, list, WithSession))
         {
             Assert.Equal(HttpStatusCode.NotFound, asBob.StatusCode);
         }
 
-        using var delete = new HttpRequestMessage(HttpMethod.Delete, gateway.McpUri("old"));
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, s.Gateway.McpUri("old"));
         delete.Headers.Add("Authorization", $"Bearer {alice}");
         delete.Headers.Add("Mcp-Session-Id", sessionId);
-        using (var deleted = await gateway.Http.SendAsync(delete))
+        using (var deleted = await s.Gateway.Http.SendAsync(delete))
         {
             Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         }
 
-        using var after = await gateway.PostAsync("old", alice, list, WithSession);
+        using var after = await s.Gateway.PostAsync("old", alice, list, WithSession);
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
     }
 }

@@ -15,19 +15,16 @@ public sealed class StreamableHttpTests
     [InlineData("2025-11-25")]
     public async Task ToolCall_ThroughGateway_ReachesStatefulUpstream_InEachSessionEra(string protocolVersion)
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        await using var client = await gateway.ConnectAsync("echo", token, options: new McpClientOptions { ProtocolVersion = protocolVersion });
+        await using var client = await s.Gateway.ConnectAsync("echo", s.Token, options: new McpClientOptions { ProtocolVersion = protocolVersion });
         Assert.Equal(protocolVersion, client.NegotiatedProtocolVersion);
         var tools = await client.ListToolsAsync();
         Assert.Contains(tools, t => t.Name == "echo");
         var result = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "hello" });
         Assert.Equal("hello", Assert.IsType<TextContentBlock>(result.Content.Single()).Text);
 
-        var sessionIds = upstream.Requests.Where(r => r.Method == "POST").Select(r => r.GetHeader("Mcp-Session-Id")).Where(s => s is not null).Distinct().ToList();
+        var sessionIds = s.Upstream.Requests.Where(r => r.Method == "POST").Select(r => r.GetHeader("Mcp-Session-Id")).Where(id => id is not null).Distinct().ToList();
         Assert.Single(sessionIds);
         Assert.NotEqual(sessionIds[0], client.SessionId);
     }
@@ -35,19 +32,16 @@ public sealed class StreamableHttpTests
     [Fact]
     public async Task ClientCredentials_NeverReachTheUpstream_AndInjectedHeaderDoes()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful, new TestUpstreamOptions { RequiredHeader = ("X-Api-Key", "upstream-secret") });
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("keyed", upstream.McpUri, "streamable-http", "X-Api-Key: upstream-secret");
-        var token = await gateway.CreateGrantAsync("laptop", "keyed");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful, "keyed", upstreamOptions: new TestUpstreamOptions { RequiredHeader = ("X-Api-Key", "upstream-secret") }, headers: "X-Api-Key: upstream-secret");
 
-        await using (var client = await gateway.ConnectAsync("keyed", token))
+        await using (var client = await s.Gateway.ConnectAsync("keyed", s.Token))
         {
             var result = await client.CallToolAsync("add", new Dictionary<string, object?> { ["a"] = 2, ["b"] = 3 });
             Assert.Equal("5", Assert.IsType<TextContentBlock>(result.Content.Single()).Text);
         }
 
-        Assert.NotEmpty(upstream.Requests);
-        Assert.All(upstream.Requests, r =>
+        Assert.NotEmpty(s.Upstream.Requests);
+        Assert.All(s.Upstream.Requests, r =>
         {
             Assert.False(r.HasHeader("Authorization"));
             Assert.False(r.HasHeader("Cookie"));
@@ -58,10 +52,7 @@ public sealed class StreamableHttpTests
     [Fact]
     public async Task ServerToClientRequestsAndNotifications_ReachTheClient()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
         var options = new McpClientOptions
         {
             Handlers = new McpClientHandlers
@@ -74,7 +65,7 @@ public sealed class StreamableHttpTests
             },
         };
 
-        await using var client = await gateway.ConnectAsync("echo", token, options: options);
+        await using var client = await s.Gateway.ConnectAsync("echo", s.Token, options: options);
         var sampled = await client.CallToolAsync("sample", new Dictionary<string, object?> { ["prompt"] = "hi" });
         Assert.Contains("sampled answer", Assert.IsType<TextContentBlock>(sampled.Content.Single()).Text, StringComparison.Ordinal);
 
@@ -89,13 +80,11 @@ public sealed class StreamableHttpTests
     [Fact]
     public async Task Session_UsedByAnotherGrant_IsRejectedWith404()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var alice = await gateway.CreateGrantAsync("alice", "echo");
-        var bob = await gateway.CreateGrantAsync("bob", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
+        var alice = s.Token; // the scenario's grant opens the session; bob is a second grant
+        var bob = await s.Gateway.CreateGrantAsync("bob", "echo");
 
-        using var init = await gateway.PostAsync("echo", alice, GatewayHarness.InitializeBody);
+        using var init = await s.Gateway.PostAsync("echo", alice, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.OK, init.StatusCode);
         var sessionId = init.Headers.GetValues("Mcp-Session-Id").Single();
 
@@ -106,48 +95,42 @@ public sealed class StreamableHttpTests
             r.Headers.Add("MCP-Protocol-Version", "2025-11-25");
         }
 
-        using var asAlice = await gateway.PostAsync("echo", alice, list, WithSession);
+        using var asAlice = await s.Gateway.PostAsync("echo", alice, list, WithSession);
         Assert.Equal(HttpStatusCode.OK, asAlice.StatusCode);
 
-        using var asBob = await gateway.PostAsync("echo", bob, list, WithSession);
+        using var asBob = await s.Gateway.PostAsync("echo", bob, list, WithSession);
         Assert.Equal(HttpStatusCode.NotFound, asBob.StatusCode);
         var error = await GatewayHarness.ReadJsonRpcAsync(asBob);
-        Assert.Equal("GH1402", error.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1402", GatewayHarness.ErrorCode(error));
     }
 
     [Fact]
     public async Task ForgedOrUnknownSessionId_Gets404()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var response = await gateway.PostAsync("echo", token, """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""",
+        using var response = await s.Gateway.PostAsync("echo", s.Token, """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""",
             r => r.Headers.Add("Mcp-Session-Id", "not-a-gatehouse-session"));
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.DoesNotContain(upstream.Requests, r => r.Method == "POST" && r.Path == "/mcp");
+        Assert.DoesNotContain(s.Upstream.Requests, r => r.Method == "POST" && r.Path == "/mcp");
     }
 
     [Fact]
     public async Task Delete_EndsTheUpstreamSession_AndLaterUseGets404()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var init = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody);
+        using var init = await s.Gateway.PostAsync("echo", s.Token, GatewayHarness.InitializeBody);
         var sessionId = init.Headers.GetValues("Mcp-Session-Id").Single();
 
-        using var delete = new HttpRequestMessage(HttpMethod.Delete, gateway.McpUri("echo"));
-        delete.Headers.Add("Authorization", $"Bearer {token}");
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, s.Gateway.McpUri("echo"));
+        delete.Headers.Add("Authorization", $"Bearer {s.Token}");
         delete.Headers.Add("Mcp-Session-Id", sessionId);
-        using var deleted = await gateway.Http.SendAsync(delete);
+        using var deleted = await s.Gateway.Http.SendAsync(delete);
         Assert.True(deleted.IsSuccessStatusCode, $"DELETE answered {deleted.StatusCode}");
-        Assert.Contains(upstream.Requests, r => r.Method == "DELETE");
+        Assert.Contains(s.Upstream.Requests, r => r.Method == "DELETE");
 
-        using var after = await gateway.PostAsync("echo", token, """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""", r =>
+        using var after = await s.Gateway.PostAsync("echo", s.Token, """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""", r =>
         {
             r.Headers.Add("Mcp-Session-Id", sessionId);
             r.Headers.Add("MCP-Protocol-Version", "2025-11-25");
@@ -158,23 +141,20 @@ public sealed class StreamableHttpTests
     [Fact]
     public async Task GetStream_WithLastEventId_IsForwardedForResumption_AndRelayedAsSse()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var init = await gateway.PostAsync("echo", token, GatewayHarness.InitializeBody);
+        using var init = await s.Gateway.PostAsync("echo", s.Token, GatewayHarness.InitializeBody);
         var sessionId = init.Headers.GetValues("Mcp-Session-Id").Single();
 
-        using var get = new HttpRequestMessage(HttpMethod.Get, gateway.McpUri("echo"));
-        get.Headers.Add("Authorization", $"Bearer {token}");
+        using var get = new HttpRequestMessage(HttpMethod.Get, s.Gateway.McpUri("echo"));
+        get.Headers.Add("Authorization", $"Bearer {s.Token}");
         get.Headers.Add("Mcp-Session-Id", sessionId);
         get.Headers.Add("MCP-Protocol-Version", "2025-11-25");
         get.Headers.Add("Accept", "text/event-stream");
         get.Headers.Add("Last-Event-ID", "some-event-7");
-        using var stream = await gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead);
+        using var stream = await s.Gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead);
 
-        var forwarded = await upstream.WaitForRequestAsync(r => r.Method == "GET").WaitAsync(TimeSpan.FromSeconds(10));
+        var forwarded = await s.Upstream.WaitForRequestAsync(r => r.Method == "GET").WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("some-event-7", forwarded.GetHeader("Last-Event-ID"));
         Assert.NotNull(forwarded.GetHeader("Mcp-Session-Id"));
         Assert.NotEqual(sessionId, forwarded.GetHeader("Mcp-Session-Id"));

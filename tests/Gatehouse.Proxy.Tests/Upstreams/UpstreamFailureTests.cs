@@ -22,7 +22,7 @@ public sealed class UpstreamFailureTests
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
         Assert.Equal("req-9", body.GetProperty("id").GetString());
-        Assert.Equal("GH1501", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1501", GatewayHarness.ErrorCode(body));
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class UpstreamFailureTests
         release.TrySetResult();
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
-        Assert.Equal("GH1502", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1502", GatewayHarness.ErrorCode(body));
     }
 
     [Theory]
@@ -63,38 +63,32 @@ public sealed class UpstreamFailureTests
         using var response = await gateway.PostAsync("garbage", token, """{"jsonrpc":"2.0","id":1,"method":"tools/list"}""");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
-        Assert.Equal("GH1503", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1503", GatewayHarness.ErrorCode(body));
         Assert.DoesNotContain("oops", body.GetRawText(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task UpstreamRefusingGatewayCredential_IsNotReportedAsTheClientsFault()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful, new TestUpstreamOptions { RequiredHeader = ("X-Api-Key", "right") });
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("keyed", upstream.McpUri, "streamable-http", "X-Api-Key: wrong");
-        var token = await gateway.CreateGrantAsync("laptop", "keyed");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful, "keyed", upstreamOptions: new TestUpstreamOptions { RequiredHeader = ("X-Api-Key", "right") }, headers: "X-Api-Key: wrong");
 
-        using var response = await gateway.PostAsync("keyed", token, GatewayHarness.InitializeBody);
+        using var response = await s.Gateway.PostAsync("keyed", s.Token, GatewayHarness.InitializeBody);
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Empty(response.Headers.WwwAuthenticate);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
-        Assert.Equal("GH1504", body.GetProperty("error").GetProperty("data").GetProperty("gatehouseError").GetString());
+        Assert.Equal("GH1504", GatewayHarness.ErrorCode(body));
         Assert.DoesNotContain("wrong", body.GetRawText(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task OversizedBody_Gets413_AndNeverReachesUpstream()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync(o => o.MaxRequestBytes = 1024);
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful, proxyOptions: o => o.MaxRequestBytes = 1024);
 
         var big = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"X"}}}""".Replace("X", new string('x', 4096), StringComparison.Ordinal);
-        using var response = await gateway.PostAsync("echo", token, big);
+        using var response = await s.Gateway.PostAsync("echo", s.Token, big);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Empty(upstream.Requests);
+        Assert.Empty(s.Upstream.Requests);
     }
 
     [Theory]
@@ -104,28 +98,22 @@ public sealed class UpstreamFailureTests
     [InlineData("42", HttpStatusCode.BadRequest, -32600)]
     public async Task MalformedJsonRpc_Gets400WithTheRightCode(string json, HttpStatusCode status, int code)
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
 
-        using var response = await gateway.PostAsync("echo", token, json);
+        using var response = await s.Gateway.PostAsync("echo", s.Token, json);
         Assert.Equal(status, response.StatusCode);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
         Assert.Equal(code, body.GetProperty("error").GetProperty("code").GetInt32());
-        Assert.Empty(upstream.Requests);
+        Assert.Empty(s.Upstream.Requests);
     }
 
     [Fact]
     public async Task ClientDisconnectDuringStatelessCall_CancelsTheUpstreamCall()
     {
-        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.Stateless);
-        await using var gateway = await GatewayHarness.StartAsync();
-        await gateway.AddServerAsync("echo", upstream.McpUri);
-        var token = await gateway.CreateGrantAsync("laptop", "echo");
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.Stateless);
 
         using var cts = new CancellationTokenSource();
-        var call = gateway.PostAsync("echo", token,
+        var call = s.Gateway.PostAsync("echo", s.Token,
             """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"ms":60000},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}""",
             r =>
             {
@@ -133,10 +121,10 @@ public sealed class UpstreamFailureTests
                 r.Headers.Add("Mcp-Method", "tools/call");
                 r.Headers.Add("Mcp-Name", "slow");
             });
-        await upstream.SlowCallStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        gateway.Http.CancelPendingRequests();
+        await s.Upstream.SlowCallStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        s.Gateway.Http.CancelPendingRequests();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await upstream.CancellationObserved.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await s.Upstream.CancellationObserved.Task.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     private static int FreePort()

@@ -116,6 +116,93 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.ToTable("data_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Gatehouse.Storage.Entities.DecisionLogRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ArgumentKeysJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ArgumentValuesJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Decision")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ErrorCode")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("LatencyMs")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("Message")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PolicyVersion")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PrincipalId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PrincipalLabel")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Rule")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Server")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Target")
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("UpstreamStatus")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("Decision");
+
+                    b.HasIndex("PrincipalId");
+
+                    b.HasIndex("Server");
+
+                    b.HasIndex("Target");
+
+                    b.ToTable("decisions", (string)null);
+                });
+
             modelBuilder.Entity("Gatehouse.Storage.Entities.GrantRecord", b =>
                 {
                     b.Property<Guid>("Id")
@@ -135,6 +222,10 @@ namespace Gatehouse.Storage.Migrations.Sqlite
 
                     b.Property<long?>("LastUsedAt")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("PolicyName")
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
 
                     b.Property<long?>("RevokedAt")
                         .HasColumnType("INTEGER");
@@ -172,6 +263,63 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.ToTable("grant_servers", (string)null);
                 });
 
+            modelBuilder.Entity("Gatehouse.Storage.Entities.PolicyRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Document")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("policies", (string)null);
+                });
+
+            modelBuilder.Entity("Gatehouse.Storage.Entities.PolicyVersionRecord", b =>
+                {
+                    b.Property<Guid>("PolicyId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Document")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("PolicyId", "Version");
+
+                    b.ToTable("policy_versions", (string)null);
+                });
+
             modelBuilder.Entity("Gatehouse.Storage.Entities.ServerRecord", b =>
                 {
                     b.Property<Guid>("Id")
@@ -195,6 +343,10 @@ namespace Gatehouse.Storage.Migrations.Sqlite
 
                     b.Property<string>("Name")
                         .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PolicyName")
                         .HasMaxLength(63)
                         .HasColumnType("TEXT");
 
@@ -224,6 +376,15 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.HasOne("Gatehouse.Storage.Entities.GrantRecord", null)
                         .WithMany("Servers")
                         .HasForeignKey("GrantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Gatehouse.Storage.Entities.PolicyVersionRecord", b =>
+                {
+                    b.HasOne("Gatehouse.Storage.Entities.PolicyRecord", null)
+                        .WithMany()
+                        .HasForeignKey("PolicyId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

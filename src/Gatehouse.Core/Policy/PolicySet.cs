@@ -1,0 +1,107 @@
+namespace Gatehouse.Core.Policy;
+
+/// <summary>
+/// One policy attached at one level (the server's default, a grant's override; user and group levels later), with
+/// its quota requirements precomputed because their keys name the layer.
+/// </summary>
+public sealed class PolicyLayer
+{
+    /// <summary>Attaches <paramref name="policy"/> at the level called <paramref name="name"/> (e.g. <c>server</c>).</summary>
+    /// <exception cref="ArgumentException">The name is empty or contains ':' or ','.</exception>
+    public PolicyLayer(string name, CompiledPolicy policy)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(policy);
+        if (name.AsSpan().IndexOfAny(':', ',') >= 0)
+        {
+            // The name is part of quota keys and of the version string, both of which use these as separators.
+            throw new ArgumentException("A layer name may not contain ':' or ','.", nameof(name));
+        }
+
+        Name = name;
+        Policy = policy;
+        RuleQuotas = new QuotaRequirement[policy.RuleCount][];
+        foreach (var rule in policy.AllRules())
+        {
+            RuleQuotas[rule.Index] = Requirements(name, rule.Limits);
+        }
+
+        AllToolsQuotas = Requirements(name, policy.AllToolsLimits);
+    }
+
+    /// <summary>The level's name, used in quota keys and in <see cref="PolicySet.Version"/>.</summary>
+    public string Name { get; }
+
+    /// <summary>The policy attached at this level.</summary>
+    public CompiledPolicy Policy { get; }
+
+    internal QuotaRequirement[][] RuleQuotas { get; }
+
+    internal QuotaRequirement[] AllToolsQuotas { get; }
+
+    private static QuotaRequirement[] Requirements(string layer, LimitSpec[] limits) =>
+        limits.Length == 0
+            ? []
+            : [.. limits.Select(l => new QuotaRequirement($"{layer}:{l.Pointer}", l.Pointer, l.Calls, l.Window, l.WindowText))];
+}
+
+/// <summary>
+/// The policies that apply to one call, from the least specific layer to the most specific. Build it once per
+/// (server, grant) pair when configuration changes, not per call: composing precomputes keys and the version string.
+/// </summary>
+public sealed class PolicySet
+{
+    private PolicySet(PolicyLayer[] layers)
+    {
+        LayerArray = layers;
+        Version = layers.Length == 0 ? "none" : string.Join(",", layers.Select(static l => $"{l.Name}:{l.Policy.Version}"));
+    }
+
+    /// <summary>No policy at all: every call is allowed with rule <c>(no policy)</c>.</summary>
+    public static PolicySet Empty { get; } = new([]);
+
+    /// <summary>The layers, least specific first; the last one supplies the default.</summary>
+    public IReadOnlyList<PolicyLayer> Layers => LayerArray;
+
+    /// <summary>The revisions in force, e.g. <c>server:3,grant:1</c>, or <c>none</c>.</summary>
+    public string Version { get; }
+
+    internal PolicyLayer[] LayerArray { get; }
+
+    /// <summary>The server's default policy overridden by the grant's; either may be null.</summary>
+    public static PolicySet Compose(CompiledPolicy? serverPolicy, CompiledPolicy? grantPolicy)
+    {
+        if (serverPolicy is null && grantPolicy is null)
+        {
+            return Empty;
+        }
+
+        var layers = new List<PolicyLayer>(2);
+        if (serverPolicy is not null)
+        {
+            layers.Add(new PolicyLayer("server", serverPolicy));
+        }
+
+        if (grantPolicy is not null)
+        {
+            layers.Add(new PolicyLayer("grant", grantPolicy));
+        }
+
+        return new PolicySet([.. layers]);
+    }
+
+    /// <summary>Any number of layers, least specific first (e.g. server, group, user, grant).</summary>
+    /// <exception cref="ArgumentException">Two layers share a name.</exception>
+    public static PolicySet FromLayers(IEnumerable<PolicyLayer> layersLeastSpecificFirst)
+    {
+        ArgumentNullException.ThrowIfNull(layersLeastSpecificFirst);
+        PolicyLayer[] layers = [.. layersLeastSpecificFirst];
+        if (layers.Select(static l => l.Name).Distinct(StringComparer.Ordinal).Count() != layers.Length)
+        {
+            // Quota keys are "layer:pointer"; two layers with one name would share counters.
+            throw new ArgumentException("Each layer needs its own name.", nameof(layersLeastSpecificFirst));
+        }
+
+        return layers.Length == 0 ? Empty : new PolicySet(layers);
+    }
+}

@@ -1,0 +1,234 @@
+using System.Text;
+using System.Text.Json;
+using Gatehouse.Core.Decisions;
+using Gatehouse.Core.Errors;
+using Gatehouse.Core.Policy;
+using Gatehouse.Proxy.Authentication;
+using Gatehouse.Proxy.Envelope;
+using Gatehouse.Proxy.Recording;
+
+namespace Gatehouse.Proxy.Policy;
+
+/// <summary>The policy step of the request path: decides each call, charges quotas, and says how to answer a refusal.</summary>
+/// <remarks>
+/// The decision itself is <see cref="PolicyEvaluator"/>'s (pure); this class adds what needs the request: parsing the
+/// arguments only when a matching rule looks at them, the quota store, and the decision log's fields.
+/// </remarks>
+public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
+{
+    /// <summary>The outcome for one request.</summary>
+    /// <param name="Refusal">When set, the complete JSON-RPC error body to answer with (HTTP 200), instead of forwarding.</param>
+    /// <param name="Reservations">Quota reservations to release if the call never reaches the upstream.</param>
+    public readonly record struct Outcome(byte[]? Refusal, List<QuotaReservation>? Reservations);
+
+    /// <summary>Decides a request (every member of a batch; the first refusal refuses the batch).</summary>
+    public Outcome Check(PolicySet set, GatewayPrincipal principal, JsonRpcEnvelope envelope, ReadOnlyMemory<byte> body, ProxyExchange? exchange)
+    {
+        if (ReferenceEquals(set, PolicySet.Empty))
+        {
+            if (exchange is not null)
+            {
+                exchange.Rule = PolicyDecision.NoPolicyRule;
+            }
+
+            return default;
+        }
+
+        List<QuotaReservation>? reservations = null;
+        if (envelope.IsBatch)
+        {
+            foreach (var member in envelope.Members)
+            {
+                if (CheckOne(set, principal, member, body, exchange, ref reservations) is { } refusal)
+                {
+                    Release(reservations);
+                    return new Outcome(refusal, null);
+                }
+            }
+
+            return new Outcome(null, reservations);
+        }
+
+        var single = CheckOne(set, principal, envelope, body, exchange, ref reservations);
+        return new Outcome(single, single is null ? reservations : null);
+    }
+
+    /// <summary>Gives back reservations of a call that never reached the upstream.</summary>
+    public void Release(List<QuotaReservation>? reservations)
+    {
+        if (reservations is null)
+        {
+            return;
+        }
+
+        foreach (var reservation in reservations)
+        {
+            quotas.Release(reservation);
+        }
+
+        reservations.Clear();
+    }
+
+    /// <summary>A filter that removes hidden entries from list results, or null when no policy applies.</summary>
+    public static Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter(PolicySet set) =>
+        ReferenceEquals(set, PolicySet.Empty)
+            ? null
+            : message => ListResultFilter.Filter(message.Span, (kind, name) => PolicyEvaluator.IsHidden(set, ToTarget(kind), name));
+
+    private byte[]? CheckOne(PolicySet set, GatewayPrincipal principal, JsonRpcEnvelope message, ReadOnlyMemory<byte> body, ProxyExchange? exchange, ref List<QuotaReservation>? reservations)
+    {
+        if (message.Name is not { } name || TargetOf(message.Method) is not { } target)
+        {
+            // Lists are filtered on the way back; other methods (initialize, ping, notifications) carry no target.
+            return null;
+        }
+
+        var (offset, length) = message.ArgumentsRange;
+        JsonDocument? arguments = null;
+        try
+        {
+            if (length > 0 && PolicyEvaluator.NeedsArguments(set, target, name))
+            {
+                arguments = JsonDocument.Parse(body.Slice(offset, length));
+            }
+
+            var decision = PolicyEvaluator.Evaluate(set, target, name, arguments?.RootElement);
+            if (exchange is not null)
+            {
+                exchange.Rule = decision.Rule;
+                exchange.PolicyVersion = decision.PolicyVersion;
+                exchange.Decision = decision.Outcome switch
+                {
+                    PolicyAction.Deny => DecisionKinds.Deny,
+                    PolicyAction.Hide => DecisionKinds.Hide,
+                    _ => DecisionKinds.Allow,
+                };
+                if (decision.ArgumentsMayBeLogged && length > 0)
+                {
+                    exchange.ArgumentValuesJson = Encoding.UTF8.GetString(body.Span.Slice(offset, length));
+                }
+            }
+
+            switch (decision.Outcome)
+            {
+                case PolicyAction.Hide:
+                    return UnknownEntry(message.RawId, target, name);
+                case PolicyAction.Deny:
+                    return Refuse(exchange, GatewayErrors.PolicyDenied(decision.Message ?? $"Denied by policy rule {decision.Rule}."), message.RawId, decision.Rule);
+            }
+
+            if (decision.Quotas.Count == 0)
+            {
+                return null;
+            }
+
+            reservations ??= [];
+            if (!PolicyQuotas.TryReserveAll(quotas, decision.Quotas, principal.Id, time.GetUtcNow(), reservations, out var exhausted, out var resetsAt))
+            {
+                if (exchange is not null)
+                {
+                    exchange.Decision = DecisionKinds.Deny;
+                    exchange.Rule = exhausted!.Rule;
+                }
+
+                return Refuse(exchange, GatewayErrors.QuotaExhausted(PolicyQuotas.ExhaustedMessage(exhausted!, resetsAt)), message.RawId, exhausted!.Rule, resetsAt);
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            // The envelope reader already proved the body is JSON; this is unreachable short of a bug, and fails closed.
+            return Refuse(exchange, GatewayErrors.PolicyDenied("The call's arguments could not be read for the policy check."), message.RawId, "(unreadable arguments)");
+        }
+        finally
+        {
+            arguments?.Dispose();
+        }
+    }
+
+    private static byte[] Refuse(ProxyExchange? exchange, GatewayError error, string? rawId, string rule, DateTimeOffset? resetsAt = null)
+    {
+        if (exchange is not null)
+        {
+            exchange.ErrorCode = error.Code;
+            exchange.Message = error.Message;
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            WriteId(writer, rawId);
+            writer.WriteStartObject("error");
+            writer.WriteNumber("code", error.JsonRpcCode);
+            writer.WriteString("message", error.Message);
+            writer.WriteStartObject("data");
+            writer.WriteString("gatehouseError", error.Code);
+            writer.WriteString("rule", rule);
+            if (resetsAt is { } resets)
+            {
+                writer.WriteString("resetsAt", resets.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>The answer for a hidden entry: what an upstream says for one that does not exist (the C# SDK's wording).</summary>
+    private static byte[] UnknownEntry(string? rawId, PolicyTarget target, string name)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("error");
+            writer.WriteNumber("code", -32602);
+            writer.WriteString("message", target switch
+            {
+                PolicyTarget.Resource => $"Unknown resource: '{name}'",
+                PolicyTarget.Prompt => $"Unknown prompt: '{name}'",
+                _ => $"Unknown tool: '{name}'",
+            });
+            writer.WriteEndObject();
+            WriteId(writer, rawId);
+            writer.WriteString("jsonrpc", "2.0");
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteId(Utf8JsonWriter writer, string? rawId)
+    {
+        writer.WritePropertyName("id");
+        if (rawId is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteRawValue(rawId, skipInputValidation: true);
+        }
+    }
+
+    private static PolicyTarget? TargetOf(string? method) => method switch
+    {
+        "tools/call" => PolicyTarget.Tool,
+        "resources/read" => PolicyTarget.Resource,
+        "prompts/get" => PolicyTarget.Prompt,
+        _ => null,
+    };
+
+    private static PolicyTarget ToTarget(ListedKind kind) => kind switch
+    {
+        ListedKind.Tool => PolicyTarget.Tool,
+        ListedKind.Prompt => PolicyTarget.Prompt,
+        _ => PolicyTarget.Resource,
+    };
+}
