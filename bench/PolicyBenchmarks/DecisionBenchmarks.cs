@@ -110,7 +110,7 @@ public class DecisionBenchmarks
     [Benchmark(Description = "allow: 6 argument conditions")]
     public PolicyDecision AllowWithArgumentConditions() => PolicyEvaluator.Evaluate(set, PolicyTarget.Tool, "charge_07", passing!.RootElement);
 
-    [Benchmark(Description = "deny: argument condition (message built)")]
+    [Benchmark(Description = "deny: argument condition (on_deny text)")]
     public PolicyDecision DenyByArgumentCondition() => PolicyEvaluator.Evaluate(set, PolicyTarget.Tool, "charge_07", failing!.RootElement);
 
     [Benchmark(Description = "deny: no rule matches (default)")]

@@ -210,14 +210,8 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
             ? await db.Grants.Include(g => g.Servers).FirstOrDefaultAsync(g => g.Id == id, ct)
             : await db.Grants.Include(g => g.Servers).FirstOrDefaultAsync(g => g.Label == idOrLabel, ct);
 
-    private async Task CommitAsync(string actor, string action, string target, string? details, CancellationToken ct)
-    {
-        var revision = await db.ConfigRevisions.FirstAsync(ct);
-        revision.Revision++;
-        db.AuditEvents.Add(new AuditEventRecord { At = time.GetUtcNow(), Actor = actor, Action = action, Target = target, Details = details });
-        await db.SaveChangesAsync(ct);
-        onChanged();
-    }
+    private Task CommitAsync(string actor, string action, string target, string? details, CancellationToken ct) =>
+        ConfigurationCommit.SaveAsync(db, time, onChanged, actor, action, target, details, ct);
 
     private string SealHeaders(IEnumerable<KeyValuePair<string, string>> headers) =>
         SnapshotLoader.WriteHeaders(headers.Select(h => new UpstreamHeader(h.Key, vault.Protect(h.Value))));

@@ -49,6 +49,15 @@ public sealed class PolicyAdministration(GatehouseDbContext db, TimeProvider tim
         }
         else
         {
+            // The document's own version appears in every decision; two different texts under one number would make
+            // the decision log ambiguous.
+            var previous = PolicyDocumentParser.Parse(record.Document).Policy?.Version ?? 0;
+            if (parsed.Policy!.Version <= previous)
+            {
+                return AdminResult<PolicyApplied>.Fail(AdminFailure.Invalid,
+                    $"Policy '{name}' changed but its version did not grow (in force: {previous}, given: {parsed.Policy.Version}). Raise 'version' and apply again; the version in force is unchanged.");
+            }
+
             record.Version++;
             record.Document = document;
             record.UpdatedAt = now;
@@ -118,12 +127,6 @@ public sealed class PolicyAdministration(GatehouseDbContext db, TimeProvider tim
     public static string FormatErrors(IEnumerable<PolicyError> errors) =>
         string.Join(Environment.NewLine, errors.Select(e => string.Create(CultureInfo.InvariantCulture, $"  line {e.Line}, column {e.Column} ({e.Path}): {e.Message}")));
 
-    private async Task CommitAsync(string actor, string action, string target, string? details, CancellationToken ct)
-    {
-        var revision = await db.ConfigRevisions.FirstAsync(ct);
-        revision.Revision++;
-        db.AuditEvents.Add(new AuditEventRecord { At = time.GetUtcNow(), Actor = actor, Action = action, Target = target, Details = details });
-        await db.SaveChangesAsync(ct);
-        onChanged();
-    }
+    private Task CommitAsync(string actor, string action, string target, string? details, CancellationToken ct) =>
+        ConfigurationCommit.SaveAsync(db, time, onChanged, actor, action, target, details, ct);
 }

@@ -35,18 +35,19 @@ public sealed class GatewaySnapshot
 
     /// <summary>The policies in force for a grant's calls to a server: the server's default overridden by the grant's.</summary>
     /// <remarks>
-    /// A policy attached by name but missing from <see cref="PoliciesByName"/> (it failed to compile, which apply
-    /// prevents) stands for deny-all, so a broken policy never opens access.
+    /// Without a grant, the server's policy alone (for <c>policy explain</c>). A policy attached by name but missing
+    /// from <see cref="PoliciesByName"/> (it failed to compile, which apply prevents) stands for deny-all, so a broken
+    /// policy never opens access.
     /// </remarks>
-    public PolicySet PolicyFor(ServerDefinition server, Grant grant)
+    public PolicySet PolicyFor(ServerDefinition server, Grant? grant)
     {
-        if (server.PolicyName is null && grant.PolicyName is null)
+        if (server.PolicyName is null && grant?.PolicyName is null)
         {
             return PolicySet.Empty;
         }
 
-        return _policySets.GetOrAdd((server.Id, grant.Id), static (_, state) =>
-            PolicySet.Compose(state.Self.Resolve(state.Server.PolicyName), state.Self.Resolve(state.Grant.PolicyName)), (Self: this, Server: server, Grant: grant));
+        return _policySets.GetOrAdd((server.Id, grant?.Id ?? Guid.Empty), static (_, state) =>
+            PolicySet.Compose(state.Self.Resolve(state.Server.PolicyName), state.Self.Resolve(state.Grant?.PolicyName)), (Self: this, Server: server, Grant: grant));
     }
 
     private CompiledPolicy? Resolve(string? name) =>

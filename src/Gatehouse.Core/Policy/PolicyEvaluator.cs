@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Gatehouse.Core.Policy;
@@ -55,10 +56,22 @@ public static class PolicyEvaluator
         if (scan.AnyConditions)
         {
             var conditions = new ConditionScan { Arguments = arguments };
-            for (var i = 0; i < layers.Length; i++)
+            if (scan.ConditionedCount <= ConditionedBuffer.Capacity)
             {
-                conditions.LayerIndex = i;
-                layers[i].Policy.Table(target).VisitMatches(name, ref conditions);
+                // The usual case: the first pass kept the few rules with conditions, so no second match is needed.
+                for (var i = 0; i < scan.ConditionedCount; i++)
+                {
+                    conditions.LayerIndex = scan.Conditioned[i].Layer;
+                    conditions.Visit(scan.Conditioned[i].Rule);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < layers.Length; i++)
+                {
+                    conditions.LayerIndex = i;
+                    layers[i].Policy.Table(target).VisitMatches(name, ref conditions);
+                }
             }
 
             if (conditions.FailedRule is { } failed)
@@ -118,14 +131,16 @@ public static class PolicyEvaluator
     {
         var sources = scan.QuotaSources;
         var single = scan.SingleQuota;
+        var allToolsLayer = -1;
         if (target == PolicyTarget.Tool)
         {
-            foreach (var layer in layers)
+            for (var i = 0; i < layers.Length; i++)
             {
-                if (layer.AllToolsQuotas.Length != 0)
+                if (layers[i].AllToolsQuotas.Length != 0)
                 {
                     sources++;
-                    single ??= layer.AllToolsQuotas;
+                    single ??= layers[i].AllToolsQuotas;
+                    allToolsLayer = i;
                 }
             }
         }
@@ -138,6 +153,12 @@ public static class PolicyEvaluator
         if (sources == 1)
         {
             return single!;
+        }
+
+        if (sources == 2 && scan.QuotaSources == 1 && allToolsLayer == scan.QuotaLayer)
+        {
+            // One rule with limits plus all_tools of the same layer: precombined when the layer was built.
+            return layers[allToolsLayer].RuleQuotasWithAllTools[scan.QuotaRule!.Index];
         }
 
         var collector = new QuotaCollector { List = [] };
@@ -169,8 +190,12 @@ public static class PolicyEvaluator
         public bool AnyConditions;
         public int QuotaSources;
         public QuotaRequirement[]? SingleQuota;
+        public CompiledRule? QuotaRule;
+        public int QuotaLayer;
         public bool LogOptIn;
         public bool LogOptOut;
+        public ConditionedBuffer Conditioned;
+        public int ConditionedCount;
 
         public void Visit(CompiledRule rule)
         {
@@ -182,16 +207,42 @@ public static class PolicyEvaluator
                 Strongest = rule.Action;
             }
 
-            AnyConditions |= rule.HasConditions;
+            if (rule.HasConditions)
+            {
+                AnyConditions = true;
+                if (ConditionedCount < ConditionedBuffer.Capacity)
+                {
+                    Conditioned[ConditionedCount] = new MatchedRule(rule, LayerIndex);
+                }
+
+                ConditionedCount++;
+            }
+
             LogOptIn |= rule.LogArguments == true;
             LogOptOut |= rule.LogArguments == false;
             var quotas = Layer.RuleQuotas[rule.Index];
             if (quotas.Length != 0)
             {
-                QuotaSources++;
-                SingleQuota ??= quotas;
+                if (QuotaSources++ == 0)
+                {
+                    SingleQuota = quotas;
+                    QuotaRule = rule;
+                    QuotaLayer = LayerIndex;
+                }
             }
         }
+    }
+
+    /// <summary>A matching rule and the index of its layer.</summary>
+    private readonly record struct MatchedRule(CompiledRule Rule, int Layer);
+
+    /// <summary>The rules with conditions found by the first pass, kept inline so that the pass allocates nothing.</summary>
+    [InlineArray(Capacity)]
+    private struct ConditionedBuffer
+    {
+        public const int Capacity = 4;
+
+        private MatchedRule element;
     }
 
     /// <summary>

@@ -27,6 +27,11 @@ public sealed class PolicyLayer
         }
 
         AllToolsQuotas = Requirements(name, policy.AllToolsLimits);
+        RuleQuotasWithAllTools = new QuotaRequirement[policy.RuleCount][];
+        foreach (var rule in policy.AllRules())
+        {
+            RuleQuotasWithAllTools[rule.Index] = RuleQuotas[rule.Index].Length == 0 ? [] : [.. RuleQuotas[rule.Index], .. AllToolsQuotas];
+        }
     }
 
     /// <summary>The level's name, used in quota keys and in <see cref="PolicySet.Version"/>.</summary>
@@ -38,6 +43,9 @@ public sealed class PolicyLayer
     internal QuotaRequirement[][] RuleQuotas { get; }
 
     internal QuotaRequirement[] AllToolsQuotas { get; }
+
+    /// <summary>Per rule: its quotas followed by <c>all_tools</c>', so the common combination needs no allocation.</summary>
+    internal QuotaRequirement[][] RuleQuotasWithAllTools { get; }
 
     private static QuotaRequirement[] Requirements(string layer, LimitSpec[] limits) =>
         limits.Length == 0

@@ -15,8 +15,6 @@ internal interface IRuleVisitor
 /// </summary>
 internal sealed class RuleTable
 {
-    public static readonly RuleTable Empty = new([]);
-
     private readonly FrozenDictionary<string, CompiledRule> exact;
     private readonly AffixGroup[] prefixes;
     private readonly AffixGroup[] suffixes;

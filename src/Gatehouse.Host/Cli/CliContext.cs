@@ -35,6 +35,14 @@ internal sealed class CliContext(string dataDirectory, bool json, TextWriter out
         return await action(new GatewayAdministration(db, vault, TimeProvider.System, Storage.TouchChangeStamp));
     }
 
+    /// <summary>Runs <paramref name="action"/> with the policy service (policies hold no secrets: no master key needed).</summary>
+    public async Task<T> WithPoliciesAsync<T>(Func<PolicyAdministration, GatehouseDbContext, Task<T>> action, CancellationToken ct)
+    {
+        await Storage.InitializeAsync(ct);
+        await using var db = Storage.CreateContext();
+        return await action(new PolicyAdministration(db, TimeProvider.System, Storage.TouchChangeStamp), db);
+    }
+
     public void WriteJson<T>(T value) => Output.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 
     /// <summary>Prints a result: JSON or human text on success, the error on stderr (exit code 1) on failure.</summary>

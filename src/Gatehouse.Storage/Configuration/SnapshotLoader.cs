@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gatehouse.Core.Configuration;
 using Gatehouse.Core.Grants;
+using Gatehouse.Core.Policy;
 using Gatehouse.Core.Servers;
 using Gatehouse.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -16,7 +17,18 @@ public static class SnapshotLoader
         var revision = db.ConfigRevisions.AsNoTracking().Select(r => r.Revision).FirstOrDefault();
         var servers = db.Servers.AsNoTracking().ToList().Select(ToDomain);
         var grants = db.Grants.AsNoTracking().Include(g => g.Servers).ToList().Select(ToDomain);
-        return new GatewaySnapshot(revision, servers, grants);
+        var policies = new Dictionary<string, CompiledPolicy>(StringComparer.Ordinal);
+        foreach (var record in db.Policies.AsNoTracking().ToList())
+        {
+            // Documents were validated when applied; one that no longer compiles (e.g. after an engine change) is left
+            // out, and the snapshot then denies everything it is attached to rather than opening access.
+            if (PolicyDocumentParser.Parse(record.Document).Policy is { } policy)
+            {
+                policies[record.Name] = policy;
+            }
+        }
+
+        return new GatewaySnapshot(revision, servers, grants, policies);
     }
 
     /// <summary>Maps a server record.</summary>
@@ -32,6 +44,7 @@ public static class SnapshotLoader
             AuthMode = record.AuthMode == "headers" ? UpstreamAuthMode.Headers : UpstreamAuthMode.None,
             Headers = ReadHeaders(record.HeadersJson),
             Enabled = record.Enabled,
+            PolicyName = record.PolicyName,
             CreatedAt = record.CreatedAt,
         };
     }
@@ -47,6 +60,7 @@ public static class SnapshotLoader
         ExpiresAt = record.ExpiresAt,
         RevokedAt = record.RevokedAt,
         RotatedAt = record.RotatedAt,
+        PolicyName = record.PolicyName,
     };
 
     /// <summary>Reads the sealed headers column.</summary>

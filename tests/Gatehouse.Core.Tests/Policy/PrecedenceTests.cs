@@ -92,6 +92,33 @@ public sealed class PrecedenceTests
         Assert.Equal("/tools/*/deny_if/0", Tool(set, "deploy_app", """{"env": "staging", "dry_run": false}""").Rule);
     }
 
+    [Theory]
+    [InlineData("""{}""", null)]
+    [InlineData("""{"a": 1}""", "/tools/*/deny_if/0")]
+    [InlineData("""{"a": 1, "c": 1}""", "/tools/abc*/deny_if/0")]
+    [InlineData("""{"a": 1, "c": 1, "f": 1}""", "/tools/abcdef/deny_if/0")]
+    [InlineData("""{"b": 1, "e": 1}""", "/tools/abcde*/deny_if/0")]
+    public void With_many_conditional_rules_the_failure_of_the_most_specific_rule_is_reported(string arguments, string? rule)
+    {
+        var set = Set("""
+            version: 1
+            default: deny
+            tools:
+              "*": { deny_if: [{ arg: a, present: true }] }
+              "a*": { deny_if: [{ arg: b, present: true }] }
+              "ab*": { deny_if: [{ arg: c, present: true }] }
+              "abc*": { deny_if: [{ arg: c, present: true }] }
+              "abcd*": { deny_if: [{ arg: d, present: true }] }
+              "abcde*": { deny_if: [{ arg: e, present: true }] }
+              "abcdef": { deny_if: [{ arg: f, present: true }] }
+            """);
+
+        var decision = Tool(set, "abcdef", arguments);
+
+        Assert.Equal(rule ?? "/tools/abcdef", decision.Rule);
+        Assert.Equal(rule is null, decision.IsAllowed);
+    }
+
     [Fact]
     public void A_hidden_entry_is_hidden_even_when_another_rule_denies_or_allows_it()
     {

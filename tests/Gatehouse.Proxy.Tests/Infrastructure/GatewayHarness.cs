@@ -87,6 +87,15 @@ public sealed class GatewayHarness : IAsyncDisposable
         return await McpClient.CreateAsync(transport, options);
     }
 
+    /// <summary>Applies a policy document through the CLI (optionally attaching it), asserting success.</summary>
+    public async Task ApplyPolicyAsync(string name, string document, params string[] attach)
+    {
+        var file = Path.Combine(DataDirectory, name + ".policy.yaml");
+        await File.WriteAllTextAsync(file, document);
+        var (code, _, error) = await CliAsync(["policy", "apply", "-f", file, "--name", name, .. attach]);
+        Assert.True(code == 0, error);
+    }
+
     /// <summary>Sends one raw JSON-RPC POST.</summary>
     public async Task<HttpResponseMessage> PostAsync(string server, string? token, string json, Action<HttpRequestMessage>? configure = null)
     {
