@@ -18,11 +18,13 @@ internal static class ServeCommand
         var maxResponse = new Option<long>("--max-response-bytes") { Description = "Largest JSON response relayed.", DefaultValueFactory = _ => 32 * 1024 * 1024 };
         var upstreamTimeout = new Option<string>("--upstream-timeout") { Description = "How long to wait for an upstream to start answering.", DefaultValueFactory = _ => "120s" };
         var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
+        var decisionLog = new Option<string>("--decision-log") { Description = "on (default) or off: record one decision per request.", DefaultValueFactory = _ => "on" };
+        decisionLog.AcceptOnlyFromAmong("on", "off");
         var logRetention = new Option<string>("--log-retention") { Description = "How long decision log records are kept.", DefaultValueFactory = _ => "30d" };
 
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
-            urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention,
+            urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
         };
         serve.SetAction(async (parse, ct) =>
         {
@@ -40,6 +42,7 @@ internal static class ServeCommand
                 DataDirectory = cli.DataDirectory,
                 Urls = parse.GetValue(urls)!,
                 DecisionRetention = retention,
+                DecisionLogEnabled = parse.GetValue(decisionLog) == "on",
                 ConfigureProxy = o =>
                 {
                     o.PublicUrl = parse.GetValue(publicUrl);

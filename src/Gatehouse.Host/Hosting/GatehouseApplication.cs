@@ -58,7 +58,7 @@ public static class GatehouseApplication
         builder.Services.AddHostedService<RevisionPoller>();
         builder.Services.AddSingleton(sp => new DecisionLogWriter(
             storage, new DecisionLogOptions { Retention = settings.DecisionRetention }, TimeProvider.System, sp.GetRequiredService<ILogger<DecisionLogWriter>>()));
-        builder.Services.AddSingleton<IDecisionLog>(sp => sp.GetRequiredService<DecisionLogWriter>());
+        builder.Services.AddSingleton<IDecisionLog>(sp => settings.DecisionLogEnabled ? sp.GetRequiredService<DecisionLogWriter>() : NullDecisionLog.Instance);
         builder.Services.AddHostedService<DecisionLogService>();
         builder.Services.AddGatehouseProxy(masterKey.DeriveKey("session-tickets/v1"), settings.ConfigureProxy);
         builder.Services.AddOpenApi("admin");

@@ -20,6 +20,9 @@ public sealed record ServeSettings
     /// <summary>How often to check the stored configuration revision (a safety net beside the change stamp).</summary>
     public TimeSpan RevisionPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether decisions are recorded at all (<c>--decision-log off</c> turns it off, e.g. to measure its cost).</summary>
+    public bool DecisionLogEnabled { get; init; } = true;
+
     /// <summary>How long decision records are kept (<c>--log-retention</c>).</summary>
     public TimeSpan DecisionRetention { get; init; } = TimeSpan.FromDays(30);
 }
