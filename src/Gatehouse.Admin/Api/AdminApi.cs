@@ -90,7 +90,7 @@ public static class AdminApi
         return await action(administration(db));
     }
 
-    private static IResult ToResult<T>(AdminResult<T> result, bool created = false)
+    internal static IResult ToResult<T>(AdminResult<T> result, bool created = false)
     {
         if (result.Succeeded)
         {

@@ -65,11 +65,14 @@ public static class GatehouseApplication
 
         var app = builder.Build();
         app.MapGatehouseProxy();
-        app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, () =>
+        void Changed()
         {
             storage.TouchChangeStamp();
             snapshots.Reload();
-        }));
+        }
+
+        app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed))
+            .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed));
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;
