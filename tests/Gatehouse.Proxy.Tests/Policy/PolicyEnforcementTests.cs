@@ -41,6 +41,23 @@ public sealed class PolicyEnforcementTests
     }
 
     [Fact]
+    public async Task ListChangedNotifications_StillReachTheClient_UnderAPolicy()
+    {
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
+        await s.Gateway.ApplyPolicyAsync("p", HideAddDenyBigEcho, "--server", s.Server);
+        await using var client = await s.Gateway.ConnectAsync(s.Server, s.Token);
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
+        {
+            changed.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+
+        await client.CallToolAsync("notify_list_changed");
+        await changed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task ArgumentRule_DeniesWithItsRuleAndMessage_NeverEchoingTheValue()
     {
         await using var s = await ProxyScenario.StartAsync(UpstreamMode.StreamableStateful);
@@ -222,5 +239,42 @@ public sealed class PolicyEnforcementTests
         Assert.DoesNotContain(await client.ListToolsAsync(), t => t.Name == "add");
         var denied = await Assert.ThrowsAnyAsync<Exception>(() => client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "much too long for the rule" }).AsTask());
         Assert.Contains("Echo is limited to 10 characters.", denied.Message, StringComparison.Ordinal);
+    }
+}
+
+public sealed class ResourceAndPromptPolicyTests
+{
+    [Fact]
+    public async Task ResourcesAndPrompts_AreHiddenFromTheirListsAndRefusedOnUse()
+    {
+        await using var s = await ProxyScenario.StartAsync(UpstreamMode.Conformance);
+        await s.Gateway.ApplyPolicyAsync("content", """
+            version: 1
+            default: allow
+            resources:
+              "test://static-binary": hide
+              "test://template/*": deny
+            prompts:
+              test_simple_prompt: hide
+              "test_prompt_with_*": deny
+            """, "--server", s.Server);
+        await using var client = await s.Gateway.ConnectAsync(s.Server, s.Token);
+
+        var resources = await client.ListResourcesAsync();
+        Assert.Contains(resources, r => r.Uri == "test://static-text");
+        Assert.DoesNotContain(resources, r => r.Uri == "test://static-binary");
+        var text = await client.ReadResourceAsync("test://static-text");
+        Assert.NotEmpty(text.Contents);
+        var hiddenRead = await Assert.ThrowsAsync<McpProtocolException>(() => client.ReadResourceAsync("test://static-binary").AsTask());
+        Assert.Contains("Unknown resource", hiddenRead.Message, StringComparison.Ordinal);
+        var deniedRead = await Assert.ThrowsAsync<McpProtocolException>(() => client.ReadResourceAsync("test://template/7/data").AsTask());
+        Assert.Equal(-32004, (int)deniedRead.ErrorCode);
+
+        var prompts = await client.ListPromptsAsync();
+        Assert.DoesNotContain(prompts, p => p.Name == "test_simple_prompt");
+        Assert.Contains(prompts, p => p.Name == "test_prompt_with_image");
+        var deniedPrompt = await Assert.ThrowsAsync<McpProtocolException>(() =>
+            client.GetPromptAsync("test_prompt_with_arguments", new Dictionary<string, object?> { ["arg1"] = "a", ["arg2"] = "b" }).AsTask());
+        Assert.Equal(-32004, (int)deniedPrompt.ErrorCode);
     }
 }
