@@ -9,17 +9,14 @@ internal static class ApplyCommand
     public static Command Create(Func<ParseResult, CliContext> context)
     {
         var file = new Option<FileInfo>("--file", "-f") { Description = "The YAML file to apply.", Required = true };
+        file.AcceptExistingOnly();
         var prune = new Option<bool>("--prune") { Description = "Also remove servers that the file does not list." };
         var apply = new Command("apply", "Create or update servers from a YAML file (servers: name, url, transport, headers with ${ENV} references).") { file, prune };
         apply.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
+            // AcceptExistingOnly has already refused a missing file with the parser's own message.
             var path = parse.GetValue(file)!;
-            if (!path.Exists)
-            {
-                cli.Error.WriteLine($"error: {path.FullName} does not exist.");
-                return 2;
-            }
 
             var parsed = DeclarativeConfig.Parse(await File.ReadAllTextAsync(path.FullName, ct), Environment.GetEnvironmentVariable);
             if (!parsed.Succeeded)

@@ -26,6 +26,7 @@ internal static class PolicyCommands
     private static Command Apply(Func<ParseResult, CliContext> context)
     {
         var file = new Option<FileInfo>("--file", "-f") { Description = "The policy document (YAML or JSON).", Required = true };
+        file.AcceptExistingOnly();
         var name = new Option<string>("--name") { Description = "The policy's name (default: the file name without extension)." };
         var server = new Option<string?>("--server") { Description = "Also attach it to this server (its default policy)." };
         var grant = new Option<string?>("--grant") { Description = "Also attach it to this grant (overrides the server's)." };
@@ -36,12 +37,8 @@ internal static class PolicyCommands
         command.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
+            // AcceptExistingOnly has already refused a missing file with the parser's own message.
             var path = parse.GetValue(file)!;
-            if (!path.Exists)
-            {
-                cli.Error.WriteLine($"error: {path.FullName} does not exist.");
-                return 2;
-            }
 
             var policyName = parse.GetValue(name) ?? Path.GetFileNameWithoutExtension(path.Name);
             var document = await File.ReadAllTextAsync(path.FullName, ct);

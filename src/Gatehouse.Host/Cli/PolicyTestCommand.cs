@@ -24,16 +24,13 @@ internal static class PolicyTestCommand
     public static Command Create(Func<ParseResult, CliContext> context)
     {
         var file = new Argument<FileInfo>("cases") { Description = "A YAML file with 'cases:' (see docs/policy.md)." };
+        file.AcceptExistingOnly();
         var command = new Command("test", "Run expected-decision cases; exit code 1 when any case fails.") { file };
         command.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
+            // AcceptExistingOnly has already refused a missing file with the parser's own message.
             var path = parse.GetValue(file)!;
-            if (!path.Exists)
-            {
-                cli.Error.WriteLine($"error: {path.FullName} does not exist.");
-                return 2;
-            }
 
             CaseFile? cases;
             IReadOnlyList<string?> argumentsJson;

@@ -55,7 +55,7 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
-        var stateless = MCPStateless(version);
+        var stateless = IsStatelessEra(version);
         SessionTicket? ticket = null;
         if (!stateless && !TryOpenSession(context.Request, admitted, out ticket))
         {
@@ -141,7 +141,7 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
-        if (version.Length > 0 && MCPStateless(version))
+        if (version.Length > 0 && IsStatelessEra(version))
         {
             context.Response.Headers.Allow = "POST";
             await admission.RejectAsync(context, server, GatewayErrors.MethodNotAllowed("GET", "protocol revision 2026-07-28 has no GET stream; send requests with POST."));
@@ -160,7 +160,7 @@ public sealed class StreamableHttpEndpoint(
         }
 
         var version = context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString();
-        if (version.Length > 0 && MCPStateless(version))
+        if (version.Length > 0 && IsStatelessEra(version))
         {
             context.Response.Headers.Allow = "POST";
             await admission.RejectAsync(context, server, GatewayErrors.MethodNotAllowed("DELETE", "protocol revision 2026-07-28 has no sessions to end."));
@@ -346,7 +346,7 @@ public sealed class StreamableHttpEndpoint(
         return (envelope, version, null);
     }
 
-    private static bool MCPStateless(string version) => McpProtocol.IsStatelessEra(version);
+    private static bool IsStatelessEra(string version) => McpProtocol.IsStatelessEra(version);
 
     private static bool IsJsonContent(HttpRequest request)
     {
