@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Throughput/latency bench: the same MCP tools/call load, in one run, against
-#   direct     the minimal upstream (bench/MinimalUpstream)            http://127.0.0.1:UPSTREAM/mcp
-#   yarp       a bare YARP pass-through in front of it (bench/YarpPassthrough)
-#   gatehouse  Gatehouse in front of it, with a grant token            http://127.0.0.1:GATEHOUSE/mcp/bench
-# and prints req/s, p50 and p99 for each, plus the ratios gatehouse/yarp, yarp/direct, gatehouse/direct.
+#   direct            the minimal upstream (bench/MinimalUpstream)      http://127.0.0.1:UPSTREAM/mcp
+#   yarp              a bare YARP pass-through in front of it (bench/YarpPassthrough)
+#   gatehouse         Gatehouse in front of it, with a grant token      http://127.0.0.1:GATEHOUSE/mcp/bench
+#   gatehouse-off     the same, no policy, serve --decision-log off     http://127.0.0.1:GATEHOUSE_OFF/mcp/bench
+#   gatehouse-policy  the same, bench/policy-200.yaml attached to the server, decision log on
+#                                                                       http://127.0.0.1:GATEHOUSE_POLICY/mcp/bench
+# Each Gatehouse target is its own `gatehouse serve` process with its own fresh data dir.
+# Prints req/s, p50 and p99 for each, plus the ratios gatehouse/yarp, yarp/direct, gatehouse/direct,
+# gatehouse-policy/gatehouse-off (cost of policy + decision log) and gatehouse-off/yarp.
 # Target: gatehouse/yarp req/s >= BENCH_MIN_RATIO (0.90). See bench/README.md.
 #
 # Settings (environment):
@@ -14,11 +19,13 @@
 #   BENCH_CONNECTIONS=32      wrk -c
 #   BENCH_THREADS=1           wrk -t
 #   BENCH_ROUNDS=3            rounds; each round loads every target once (start rotates); medians are reported
-#   BENCH_TARGETS="direct yarp gatehouse"
+#   BENCH_TARGETS="direct yarp gatehouse gatehouse-off gatehouse-policy"
 #   BENCH_UPSTREAM_PORT=18081 BENCH_YARP_PORT=18082 BENCH_GATEHOUSE_PORT=18083   (127.0.0.1 only)
+#   BENCH_GATEHOUSE_OFF_PORT=18084 BENCH_GATEHOUSE_POLICY_PORT=18085
+#   BENCH_POLICY=bench/policy-200.yaml   the policy attached for gatehouse-policy
 #   BENCH_MIN_RATIO=0.90      the gatehouse/yarp req/s target
 #   BENCH_ENFORCE=0           1: exit 3 when the target is missed (or gatehouse did not run / had errors)
-#   BENCH_REQUIRE_GATEHOUSE=0 1: fail when Gatehouse cannot be built, set up or started (else its row is n/a)
+#   BENCH_REQUIRE_GATEHOUSE=0 1: fail when a Gatehouse target cannot be built, set up or started (else its row is n/a)
 #   BENCH_SKIP_BUILD=0        1: use the Release binaries already built
 #   BENCH_STARTUP_TIMEOUT=60  seconds to wait for each app's "listening on" line
 #   BENCH_GATEHOUSE_DLL=...   run this gatehouse.dll instead of building src/Gatehouse.Host (same CLI contract)
@@ -33,10 +40,13 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-1}
 ROUNDS=${BENCH_ROUNDS:-3}
 PRIME=${BENCH_PRIME:-10}
-TARGETS=${BENCH_TARGETS:-direct yarp gatehouse}
+TARGETS=${BENCH_TARGETS:-direct yarp gatehouse gatehouse-off gatehouse-policy}
 UPSTREAM_PORT=${BENCH_UPSTREAM_PORT:-18081}
 YARP_PORT=${BENCH_YARP_PORT:-18082}
 GATEHOUSE_PORT=${BENCH_GATEHOUSE_PORT:-18083}
+GATEHOUSE_OFF_PORT=${BENCH_GATEHOUSE_OFF_PORT:-18084}
+GATEHOUSE_POLICY_PORT=${BENCH_GATEHOUSE_POLICY_PORT:-18085}
+POLICY_FILE=${BENCH_POLICY:-"$BENCH_DIR/policy-200.yaml"}
 MIN_RATIO=${BENCH_MIN_RATIO:-0.90}
 ENFORCE=${BENCH_ENFORCE:-0}
 REQUIRE_GATEHOUSE=${BENCH_REQUIRE_GATEHOUSE:-0}
@@ -55,16 +65,19 @@ REQUEST_BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ec
 die() { echo "error: $*" >&2; exit 1; }
 note() { echo "== $*" >&2; }
 
-for v in DURATION CONNECTIONS THREADS ROUNDS UPSTREAM_PORT YARP_PORT GATEHOUSE_PORT STARTUP_TIMEOUT; do
+for v in DURATION CONNECTIONS THREADS ROUNDS UPSTREAM_PORT YARP_PORT GATEHOUSE_PORT GATEHOUSE_OFF_PORT GATEHOUSE_POLICY_PORT STARTUP_TIMEOUT; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v must be a positive integer (got '${!v}')"
 done
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got '$WARMUP')"
 [[ $PRIME =~ ^[0-9]+$ ]] || die "BENCH_PRIME must be a non-negative integer (got '$PRIME')"
 [[ $MIN_RATIO =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_MIN_RATIO must be a number (got '$MIN_RATIO')"
 for t in $TARGETS; do
-    case $t in direct|yarp|gatehouse) ;; *) die "unknown target '$t' in BENCH_TARGETS" ;; esac
+    case $t in direct|yarp|gatehouse|gatehouse-off|gatehouse-policy) ;; *) die "unknown target '$t' in BENCH_TARGETS" ;; esac
 done
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
+GATEHOUSE_TARGETS=(gatehouse gatehouse-off gatehouse-policy)
+is_gatehouse() { [[ $1 == gatehouse || $1 == gatehouse-* ]]; }
+wants_any_gatehouse() { local t; for t in "${GATEHOUSE_TARGETS[@]}"; do wants "$t" && return 0; done; return 1; }
 
 # The apps log only warnings and errors, so console logging does not compete for the CPUs.
 export Logging__LogLevel__Default=Warning
@@ -74,7 +87,7 @@ unset ASPNETCORE_URLS ASPNETCORE_HTTP_PORTS ASPNETCORE_HTTPS_PORTS DOTNET_URLS
 # ---------------------------------------------------------------------------------------------- cleanup
 PIDS=()
 WORK=$(mktemp -d -t gatehouse-bench.XXXXXX)       # logs, wrk output
-DATA=$(mktemp -d -t gatehouse-bench-data.XXXXXX)  # Gatehouse --data
+DATA_DIRS=()                                      # one fresh Gatehouse --data dir per Gatehouse target
 
 cleanup() {
     local rc=$?
@@ -86,7 +99,7 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    rm -rf "$WORK" "$DATA"
+    rm -rf "$WORK" "${DATA_DIRS[@]}"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -144,7 +157,8 @@ start_app() {
     note "$name: $(grep -F -- "$pattern" "$log" | head -n 1)"
 }
 
-# smoke NAME URL [TOKEN]: one request with the bench's headers; must be 200 with the "ok" result.
+# smoke NAME URL [TOKEN]: one request with the bench's headers; must be HTTP 200 with the upstream's "ok" result
+# and no JSON-RPC "error" (a policy denial, for example, answers 200 with an error).
 smoke() {
     local name=$1 url=$2 token=${3:-}
     command -v curl >/dev/null 2>&1 || { note "curl not found; skipping the $name smoke check"; return 0; }
@@ -155,7 +169,7 @@ smoke() {
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
         -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' \
         "${auth[@]}" --data-binary "$REQUEST_BODY" "$url") || code=000
-    if [[ $code != 200 ]] || ! grep -q '"text" *: *"ok"' "$out"; then
+    if [[ $code != 200 ]] || ! grep -q '"text" *: *"ok"' "$out" || grep -q '"error"' "$out"; then
         echo "error: $name smoke request to $url answered HTTP $code:" >&2
         head -c 600 "$out" >&2 || true
         echo >&2
@@ -199,15 +213,26 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0)
 ensure_wrk
 WRK_VERSION=$(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }') || true
 
-for p in "$UPSTREAM_PORT" "$YARP_PORT" "$GATEHOUSE_PORT"; do
-    port_in_use "$p" && die "127.0.0.1:$p is already in use (set BENCH_UPSTREAM_PORT/BENCH_YARP_PORT/BENCH_GATEHOUSE_PORT)"
+declare -A PORT=([direct]=$UPSTREAM_PORT [yarp]=$YARP_PORT [gatehouse]=$GATEHOUSE_PORT
+    [gatehouse-off]=$GATEHOUSE_OFF_PORT [gatehouse-policy]=$GATEHOUSE_POLICY_PORT)
+declare -A SEEN_PORT=()
+for t in direct $TARGETS; do
+    p=${PORT[$t]}
+    [[ -n ${SEEN_PORT[$p]:-} && ${SEEN_PORT[$p]} != "$t" ]] && die "targets ${SEEN_PORT[$p]} and $t both use port $p"
+    SEEN_PORT[$p]=$t
+    port_in_use "$p" && die "127.0.0.1:$p ($t) is already in use (set BENCH_UPSTREAM_PORT/BENCH_YARP_PORT/BENCH_GATEHOUSE_PORT/BENCH_GATEHOUSE_OFF_PORT/BENCH_GATEHOUSE_POLICY_PORT)"
 done
 
-GATEHOUSE_STATUS=""  # empty = ok, else the reason it has no numbers
-gatehouse_unavailable() {
-    GATEHOUSE_STATUS=$1
-    if [[ $REQUIRE_GATEHOUSE == 1 ]]; then die "gatehouse: $1"; fi
-    echo "warning: gatehouse: $1; its row will be n/a (BENCH_REQUIRE_GATEHOUSE=1 makes this fatal)" >&2
+declare -A GH_STATUS=()  # per Gatehouse target: empty = ok, else the reason it has no numbers
+gatehouse_unavailable() {  # gatehouse_unavailable TARGET REASON
+    GH_STATUS[$1]=$2
+    if [[ $REQUIRE_GATEHOUSE == 1 ]]; then die "$1: $2"; fi
+    echo "warning: $1: $2; its row will be n/a (BENCH_REQUIRE_GATEHOUSE=1 makes this fatal)" >&2
+}
+all_gatehouse_unavailable() {
+    local t
+    for t in "${GATEHOUSE_TARGETS[@]}"; do wants "$t" && gatehouse_unavailable "$t" "$1"; done
+    return 0
 }
 
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -215,21 +240,25 @@ if [[ $SKIP_BUILD != 1 ]]; then
     if wants yarp; then
         build YarpPassthrough "$BENCH_DIR/YarpPassthrough" || { cat "$WORK/build-YarpPassthrough.log" >&2; die "build failed"; }
     fi
-    if wants gatehouse && [[ -z ${BENCH_GATEHOUSE_DLL:-} ]]; then
+    if wants_any_gatehouse && [[ -z ${BENCH_GATEHOUSE_DLL:-} ]]; then
         if ! build Gatehouse "$ROOT/src/Gatehouse.Host"; then
             grep -E 'error|Error' "$WORK/build-Gatehouse.log" | sort -u | head -n 15 >&2 || true
-            gatehouse_unavailable "build of src/Gatehouse.Host failed"
+            all_gatehouse_unavailable "build of src/Gatehouse.Host failed"
         fi
     fi
 fi
-if wants gatehouse && [[ -z $GATEHOUSE_STATUS && ! -f $GATEHOUSE_DLL ]]; then
-    gatehouse_unavailable "$GATEHOUSE_DLL not found"
+if wants_any_gatehouse && [[ -z ${GH_STATUS[*]} && ! -f $GATEHOUSE_DLL ]]; then
+    all_gatehouse_unavailable "$GATEHOUSE_DLL not found"
+fi
+if wants gatehouse-policy && [[ -z ${GH_STATUS[gatehouse-policy]:-} && ! -f $POLICY_FILE ]]; then
+    gatehouse_unavailable gatehouse-policy "policy file $POLICY_FILE not found"
 fi
 
 UPSTREAM_URL="http://127.0.0.1:$UPSTREAM_PORT/mcp"
 YARP_URL="http://127.0.0.1:$YARP_PORT/mcp"
-GATEHOUSE_URL="http://127.0.0.1:$GATEHOUSE_PORT/mcp/$SERVER_NAME"
-TOKEN=""
+declare -A URL=([direct]=$UPSTREAM_URL [yarp]=$YARP_URL)
+declare -A TOKEN=()
+for t in "${GATEHOUSE_TARGETS[@]}"; do URL[$t]="http://127.0.0.1:${PORT[$t]}/mcp/$SERVER_NAME"; done
 
 start_app upstream "listening on http://127.0.0.1:$UPSTREAM_PORT" dotnet "$UPSTREAM_DLL" "$UPSTREAM_PORT" || die "upstream did not start"
 smoke direct "$UPSTREAM_URL" || die "the upstream does not answer tools/call"
@@ -240,41 +269,57 @@ if wants yarp; then
     smoke yarp "$YARP_URL" || die "the YARP pass-through does not answer tools/call"
 fi
 
-setup_gatehouse() {  # called in an `if`, so every step checks its own status
-    local gh=(dotnet "$GATEHOUSE_DLL" --data "$DATA")
+# setup_gatehouse TARGET DATA_DIR: one `gatehouse serve` on PORT[TARGET] with its own data dir.
+#   gatehouse         no policy, decision log on (the default)
+#   gatehouse-off     no policy, serve --decision-log off
+#   gatehouse-policy  POLICY_FILE applied and attached to the server, decision log on
+# Called in an `if`, so every step checks its own status; the reason for a failure goes to $WORK/gh-reason-TARGET.
+setup_gatehouse() {
+    local t=$1 data=$2 port=${PORT[$1]}
+    local gh=(dotnet "$GATEHOUSE_DLL" --data "$data") serve_opts=() token=""
+    local reason="$WORK/gh-reason-$t"
     "${gh[@]}" server add "$SERVER_NAME" --url "$UPSTREAM_URL" --transport streamable-http --json \
-        >"$WORK/server-add.json" 2>&1 || { cat "$WORK/server-add.json" >&2; echo "server add failed" >"$WORK/gh-reason"; return 1; }
+        >"$WORK/server-add-$t.json" 2>&1 || { cat "$WORK/server-add-$t.json" >&2; echo "server add failed" >"$reason"; return 1; }
+    if [[ $t == gatehouse-policy ]]; then
+        "${gh[@]}" policy apply -f "$POLICY_FILE" --name bench --server "$SERVER_NAME" \
+            >"$WORK/policy-apply-$t.txt" 2>&1 || { cat "$WORK/policy-apply-$t.txt" >&2; echo "policy apply failed" >"$reason"; return 1; }
+        note "$t: $(head -n 1 "$WORK/policy-apply-$t.txt")"
+    fi
+    [[ $t == gatehouse-off ]] && serve_opts=(--decision-log off)
     "${gh[@]}" grant create --server "$SERVER_NAME" --label bench --json \
-        >"$WORK/grant.json" 2>"$WORK/grant.err" || { cat "$WORK/grant.json" "$WORK/grant.err" >&2; echo "grant create failed" >"$WORK/gh-reason"; return 1; }
+        >"$WORK/grant-$t.json" 2>"$WORK/grant-$t.err" || { cat "$WORK/grant-$t.json" "$WORK/grant-$t.err" >&2; echo "grant create failed" >"$reason"; return 1; }
     if command -v jq >/dev/null 2>&1; then
-        TOKEN=$(jq -r '.token // empty' "$WORK/grant.json" 2>/dev/null) || TOKEN=""
+        token=$(jq -r '.token // empty' "$WORK/grant-$t.json" 2>/dev/null) || token=""
     fi
-    if [[ -z $TOKEN ]]; then
-        TOKEN=$(tr -d '\n' <"$WORK/grant.json" | sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+    if [[ -z $token ]]; then
+        token=$(tr -d '\n' <"$WORK/grant-$t.json" | sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
     fi
-    [[ -n $TOKEN ]] || { cat "$WORK/grant.json" >&2; echo "no token in grant create --json output" >"$WORK/gh-reason"; return 1; }
-    start_app gatehouse "listening on http://127.0.0.1:$GATEHOUSE_PORT" \
-        "${gh[@]}" serve --urls "http://127.0.0.1:$GATEHOUSE_PORT" || { echo "serve did not start" >"$WORK/gh-reason"; return 1; }
-    if ! smoke gatehouse "$GATEHOUSE_URL" "$TOKEN"; then
-        echo "gatehouse log (last 40 lines):" >&2
-        tail -n 40 "$WORK/gatehouse.log" >&2
-        echo "smoke tools/call through Gatehouse failed" >"$WORK/gh-reason"
+    [[ -n $token ]] || { cat "$WORK/grant-$t.json" >&2; echo "no token in grant create --json output" >"$reason"; return 1; }
+    TOKEN[$t]=$token
+    start_app "$t" "listening on http://127.0.0.1:$port" \
+        "${gh[@]}" serve --urls "http://127.0.0.1:$port" "${serve_opts[@]}" || { echo "serve did not start" >"$reason"; return 1; }
+    if ! smoke "$t" "${URL[$t]}" "$token"; then
+        echo "$t log (last 40 lines):" >&2
+        tail -n 40 "$WORK/$t.log" >&2
+        echo "smoke tools/call through Gatehouse failed" >"$reason"
         return 1
     fi
 }
-if wants gatehouse && [[ -z $GATEHOUSE_STATUS ]]; then
-    note "setting up gatehouse (data dir $DATA)"
-    if ! setup_gatehouse; then
-        gatehouse_unavailable "$(cat "$WORK/gh-reason" 2>/dev/null || echo "setup failed")"
+for t in "${GATEHOUSE_TARGETS[@]}"; do
+    wants "$t" && [[ -z ${GH_STATUS[$t]:-} ]] || continue
+    data=$(mktemp -d -t "gatehouse-bench-$t.XXXXXX")
+    DATA_DIRS+=("$data")
+    note "setting up $t (data dir $data)"
+    if ! setup_gatehouse "$t" "$data"; then
+        gatehouse_unavailable "$t" "$(cat "$WORK/gh-reason-$t" 2>/dev/null || echo "setup failed")"
     fi
-fi
+done
 
 # -------------------------------------------------------------------------------------------------- load
-declare -A URL=([direct]=$UPSTREAM_URL [yarp]=$YARP_URL [gatehouse]=$GATEHOUSE_URL)
 declare -A R_RPS R_P50 R_P99 R_NON2XX R_ERRS R_REQS
 RUN=()
 for t in $TARGETS; do
-    [[ $t == gatehouse && -n $GATEHOUSE_STATUS ]] && continue
+    is_gatehouse "$t" && [[ -n ${GH_STATUS[$t]:-} ]] && continue
     RUN+=("$t")
 done
 
@@ -282,8 +327,7 @@ done
 # a fraction of steady-state speed. One-connection load first lets tier-1/PGO code arrive while a CPU is free.
 if ((PRIME > 0)); then
     for t in "${RUN[@]}"; do
-        token=""
-        [[ $t == gatehouse ]] && token=$TOKEN
+        token=${TOKEN[$t]:-}
         note "priming $t: ${PRIME}s, 1 connection"
         run_wrk "$PRIME" "${URL[$t]}" "$token" 1 1 >"$WORK/prime-$t.txt" 2>&1 || true
     done
@@ -295,8 +339,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     n=${#RUN[@]}
     for ((k = 0; k < n; k++)); do
         t=${RUN[$(((k + round - 1) % n))]}
-        token=""
-        [[ $t == gatehouse ]] && token=$TOKEN
+        token=${TOKEN[$t]:-}
         if ((WARMUP > 0)); then
             note "round $round/$ROUNDS  $t: warm-up ${WARMUP}s"
             run_wrk "$WARMUP" "${URL[$t]}" "$token" >"$WORK/warmup-$t.txt" 2>&1 || true
@@ -325,25 +368,27 @@ report() {
     printf 'date %s, %s CPU(s), %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc 2>/dev/null || echo '?')" "${WRK_VERSION:-wrk}"
     printf 'load per target and round: wrk -t%s -c%s -d%ss --latency after a %ss warm-up; %s round(s)%s; primed %ss at -c1\n' \
         "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$( ((ROUNDS > 1)) && echo ', medians shown')" "$PRIME"
-    printf '\n%-10s %11s %9s %9s %9s %9s  %s\n' target 'req/s' 'p50 ms' 'p99 ms' non-2xx sock-err url
+    printf '\n%-16s %11s %9s %9s %9s %9s  %s\n' target 'req/s' 'p50 ms' 'p99 ms' non-2xx sock-err url
     local t non2xx errs
-    for t in direct yarp gatehouse; do
+    for t in direct yarp "${GATEHOUSE_TARGETS[@]}"; do
         wants "$t" || continue
         if [[ -n ${RPS[$t]:-} ]]; then
             non2xx=$(sum <<<"${R_NON2XX[$t]}")
             errs=$(sum <<<"${R_ERRS[$t]}")
-            printf '%-10s %11.1f %9.3f %9.3f %9d %9d  %s\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "$non2xx" "$errs" "${URL[$t]}"
+            printf '%-16s %11.1f %9.3f %9.3f %9d %9d  %s\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "$non2xx" "$errs" "${URL[$t]}"
         else
-            printf '%-10s %11s %9s %9s %9s %9s  %s\n' "$t" n/a n/a n/a - - "not run: $GATEHOUSE_STATUS"
+            printf '%-16s %11s %9s %9s %9s %9s  %s\n' "$t" n/a n/a n/a - - "not run: ${GH_STATUS[$t]:-no result}"
         fi
     done
 
-    printf '\n%-20s %7s %7s %7s\n' ratio 'req/s' p50 p99
+    printf '\n%-32s %7s %7s %7s\n' ratio 'req/s' p50 p99
     local pair a b
-    for pair in gatehouse:yarp yarp:direct gatehouse:direct; do
+    for pair in gatehouse:yarp yarp:direct gatehouse:direct gatehouse-policy:gatehouse-off gatehouse-off:yarp; do
         a=${pair%%:*} b=${pair##*:}
         wants "$a" && wants "$b" || continue
-        printf '%-20s %7s %7s %7s\n' "$a / $b" \
+        # The policy/decision-log rows appear only when both of their targets produced numbers.
+        if [[ $a == gatehouse-* || $b == gatehouse-* ]] && [[ -z ${RPS[$a]:-} || -z ${RPS[$b]:-} ]]; then continue; fi
+        printf '%-32s %7s %7s %7s\n' "$a / $b" \
             "$(ratio "${RPS[$a]:-}" "${RPS[$b]:-}")" "$(ratio "${P50[$a]:-}" "${P50[$b]:-}")" "$(ratio "${P99[$a]:-}" "${P99[$b]:-}")"
     done
     printf '(req/s ratio: higher is better; latency ratios: lower is better)\n'
