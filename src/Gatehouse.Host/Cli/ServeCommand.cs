@@ -11,7 +11,16 @@ internal static class ServeCommand
     public static Command Create(Func<ParseResult, CliContext> context)
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen (';'-separated).", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
-        var publicUrl = new Option<Uri?>("--public-url") { Description = "The URL clients use, when Gatehouse is behind a reverse proxy or reached by a DNS name." };
+        // A string, validated below: System.CommandLine has no parser for Uri.
+        var publicUrl = new Option<string?>("--public-url") { Description = "The URL clients use, when Gatehouse is behind a reverse proxy or reached by a DNS name." };
+        publicUrl.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string?>();
+            if (value is not null && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            {
+                result.AddError($"--public-url '{value}' must be an absolute http:// or https:// URL, e.g. https://gatehouse.example.com");
+            }
+        });
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Extra Host names accepted (DNS rebinding protection). Repeatable." };
         var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Extra browser origins accepted. Repeatable." };
         var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted.", DefaultValueFactory = _ => 4 * 1024 * 1024 };
@@ -20,11 +29,15 @@ internal static class ServeCommand
         var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
         var decisionLog = new Option<string>("--decision-log") { Description = "on (default) or off: record one decision per request.", DefaultValueFactory = _ => "on" };
         decisionLog.AcceptOnlyFromAmong("on", "off");
+        var metrics = new Option<string>("--metrics") { Description = "on (default) or off: serve Prometheus metrics at GET /metrics (unauthenticated; keep it on loopback or behind your proxy).", DefaultValueFactory = _ => "on" };
+        metrics.AcceptOnlyFromAmong("on", "off");
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "Export traces over OTLP to this collector (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)." };
         var logRetention = new Option<string>("--log-retention") { Description = "How long decision log records are kept.", DefaultValueFactory = _ => "30d" };
 
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
             urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
+            metrics, otlpEndpoint,
         };
         serve.SetAction(async (parse, ct) =>
         {
@@ -37,15 +50,25 @@ internal static class ServeCommand
                 return 2;
             }
 
+            Uri? otlpUri = null;
+            if (parse.GetValue(otlpEndpoint) is { } otlp
+                && (!Uri.TryCreate(otlp, UriKind.Absolute, out otlpUri) || otlpUri.Scheme is not ("http" or "https")))
+            {
+                cli.Error.WriteLine($"error: --otlp-endpoint must be an absolute http(s) URL, not '{otlp}'.");
+                return 2;
+            }
+
             var settings = new ServeSettings
             {
                 DataDirectory = cli.DataDirectory,
                 Urls = parse.GetValue(urls)!,
                 DecisionRetention = retention,
                 DecisionLogEnabled = parse.GetValue(decisionLog) == "on",
+                MetricsEnabled = parse.GetValue(metrics) == "on",
+                OtlpEndpoint = otlpUri,
                 ConfigureProxy = o =>
                 {
-                    o.PublicUrl = parse.GetValue(publicUrl);
+                    o.PublicUrl = parse.GetValue(publicUrl) is { } url ? new Uri(url) : null;
                     o.MaxRequestBytes = parse.GetValue(maxRequest);
                     o.MaxResponseBytes = parse.GetValue(maxResponse);
                     o.UpstreamTimeout = timeout;

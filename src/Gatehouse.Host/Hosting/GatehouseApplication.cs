@@ -4,6 +4,7 @@ using Gatehouse.Core.Configuration;
 using Gatehouse.Core.Decisions;
 using Gatehouse.Core.Security;
 using Gatehouse.Proxy.Authentication;
+using Gatehouse.Proxy.Telemetry;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Configuration;
 using Gatehouse.Storage.Decisions;
@@ -11,6 +12,10 @@ using Gatehouse.Storage.Vault;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Gatehouse.Host.Hosting;
 
@@ -61,6 +66,7 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IDecisionLog>(sp => settings.DecisionLogEnabled ? sp.GetRequiredService<DecisionLogWriter>() : NullDecisionLog.Instance);
         builder.Services.AddHostedService<DecisionLogService>();
         builder.Services.AddGatehouseProxy(masterKey.DeriveKey("session-tickets/v1"), settings.ConfigureProxy);
+        AddTelemetry(builder, settings);
         builder.Services.AddOpenApi("admin");
 
         var app = builder.Build();
@@ -75,7 +81,82 @@ public static class GatehouseApplication
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed));
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
         app.MapGet("/healthz", () => Results.Text("ok"));
+        if (settings.MetricsEnabled)
+        {
+            // Unauthenticated, like /healthz: fine on loopback; an operator exposing the gateway wider fronts it.
+            app.MapPrometheusScrapingEndpoint(MetricsPath);
+        }
+
         return app;
+    }
+
+    /// <summary>Where the Prometheus scrape is served.</summary>
+    public const string MetricsPath = "/metrics";
+
+    private const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    private const string OtlpTracesEndpointVariable = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+
+    /// <summary>
+    /// The proxy's instruments, the Prometheus exporter (unless <c>--metrics off</c>), and OTLP traces when an endpoint
+    /// is configured. Without an exporter nothing listens, so the request path pays nothing for what is off.
+    /// </summary>
+    private static void AddTelemetry(WebApplicationBuilder builder, ServeSettings settings)
+    {
+        builder.Services.AddSingleton(sp =>
+        {
+            var telemetry = new GatehouseTelemetry(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>());
+            if (settings.DecisionLogEnabled)
+            {
+                var writer = sp.GetRequiredService<DecisionLogWriter>();
+                telemetry.ObservePendingDecisions(() => writer.Pending);
+            }
+
+            return telemetry;
+        });
+
+        var tracing = settings.OtlpEndpoint is not null
+            || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(OtlpEndpointVariable))
+            || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(OtlpTracesEndpointVariable));
+        if (!settings.MetricsEnabled && !tracing)
+        {
+            return;
+        }
+
+        var otel = builder.Services.AddOpenTelemetry();
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
+        {
+            otel.ConfigureResource(resource => resource.AddService("gatehouse"));
+        }
+
+        if (settings.MetricsEnabled)
+        {
+            otel.WithMetrics(metrics => metrics
+                .AddMeter(GatehouseTelemetry.MeterName)
+                // The exporter caches a scrape for 300 ms by default; Prometheus scrapes every few seconds at most, and
+                // a fresh answer lets a scrape right after a request see it.
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
+
+        if (tracing)
+        {
+            otel.WithTracing(traces => traces
+                .AddSource(GatehouseTelemetry.ActivitySourceName)
+                // Upstream calls as client spans under the request's span (query values are redacted by the instrumentation).
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter(o =>
+                {
+                    if (settings.OtlpEndpoint is not { } endpoint)
+                    {
+                        return;
+                    }
+
+                    // Unlike the environment variable, an endpoint set in code is used as is; over HTTP that means the
+                    // signal's path must be added here.
+                    o.Endpoint = o.Protocol == OtlpExportProtocol.HttpProtobuf && endpoint.AbsolutePath == "/"
+                        ? new Uri(endpoint, "v1/traces")
+                        : endpoint;
+                }));
+        }
     }
 
     /// <summary>The addresses the started application listens on.</summary>

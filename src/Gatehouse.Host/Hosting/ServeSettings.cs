@@ -25,4 +25,10 @@ public sealed record ServeSettings
 
     /// <summary>How long decision records are kept (<c>--log-retention</c>).</summary>
     public TimeSpan DecisionRetention { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Whether <c>GET /metrics</c> serves the Prometheus scrape (<c>--metrics off</c> turns metrics off entirely).</summary>
+    public bool MetricsEnabled { get; init; } = true;
+
+    /// <summary>Where traces go over OTLP (<c>--otlp-endpoint</c>); without it, only <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> turns tracing on.</summary>
+    public Uri? OtlpEndpoint { get; init; }
 }

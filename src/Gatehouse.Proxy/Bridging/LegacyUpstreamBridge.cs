@@ -70,7 +70,7 @@ public sealed class LegacyUpstreamBridge(
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, session.MessageEndpoint) { Content = body.ToContent() };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted);
+            var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>());
             using (response)
             {
                 if (response is not null)

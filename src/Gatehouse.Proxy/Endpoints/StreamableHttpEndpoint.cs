@@ -205,7 +205,7 @@ public sealed class StreamableHttpEndpoint(
             request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, ticket.Upstream);
         }
 
-        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted);
+        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>());
         if (error is not null)
         {
             await admission.RejectAsync(context, server.Name, error, envelope?.RawId);

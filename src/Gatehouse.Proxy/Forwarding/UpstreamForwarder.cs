@@ -8,7 +8,9 @@ using Gatehouse.Core.Errors;
 using Gatehouse.Core.Security;
 using Gatehouse.Core.Servers;
 using Gatehouse.Proxy.Logging;
+using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Sse;
+using Gatehouse.Proxy.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -17,12 +19,17 @@ using Microsoft.Extensions.Options;
 namespace Gatehouse.Proxy.Forwarding;
 
 /// <summary>Sends one request upstream with the server's credentials and relays the answer, streaming SSE as it arrives.</summary>
-public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector vault, IOptions<ProxyOptions> options, ILogger<UpstreamForwarder> logger)
+public sealed class UpstreamForwarder(
+    UpstreamClient client, ISecretProtector vault, IOptions<ProxyOptions> options, ILogger<UpstreamForwarder> logger,
+    TimeProvider time, GatehouseTelemetry? telemetry = null)
 {
     /// <summary>Sends <paramref name="request"/> (credentials are added here). Returns the response, or the error to report.</summary>
-    /// <remarks>The returned timeout source bounds only the wait for response headers; streams may then run indefinitely.</remarks>
+    /// <remarks>
+    /// The returned timeout source bounds only the wait for response headers; streams may then run indefinitely.
+    /// The time until response headers is recorded as upstream latency, and on <paramref name="exchange"/> when given.
+    /// </remarks>
     public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
-        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted)
+        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null)
     {
         try
         {
@@ -41,9 +48,12 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
         var timeout = RentTimeoutSource();
         timeout.CancelAfter(options.Value.UpstreamTimeout);
         var clientRegistration = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        var started = time.GetTimestamp();
+        int? status = null;
         try
         {
             var response = await client.Invoker.SendAsync(request, timeout.Token);
+            status = (int)response.StatusCode;
             return (response, null);
         }
         catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
@@ -65,6 +75,14 @@ public sealed class UpstreamForwarder(UpstreamClient client, ISecretProtector va
             // Dispose waits for a running callback, so nothing can cancel the source once it is back in the cache.
             clientRegistration.Dispose();
             ReturnTimeoutSource(timeout);
+
+            // A client that went away is not upstream latency; timeouts and refused connections are (status "none").
+            if (!clientAborted.IsCancellationRequested)
+            {
+                var elapsed = time.GetElapsedTime(started);
+                exchange?.UpstreamDuration = elapsed;
+                telemetry?.RecordUpstream(server.Name, status, elapsed);
+            }
         }
     }
 

@@ -1,24 +1,31 @@
 using Gatehouse.Core.Decisions;
 using Gatehouse.Core.Errors;
+using Gatehouse.Proxy.Telemetry;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Proxy.Recording;
 
 /// <summary>Starts a <see cref="ProxyExchange"/> for each proxied request and hands the finished record to the decision log.</summary>
-/// <remarks>The log's <see cref="IDecisionLog.Record"/> only enqueues, so the request path never waits on storage.</remarks>
-public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time)
+/// <remarks>
+/// The log's <see cref="IDecisionLog.Record"/> only enqueues, so the request path never waits on storage. This is also
+/// where every proxied request ends, so its metrics and trace activity are recorded here (when the host registered a
+/// <see cref="GatehouseTelemetry"/>).
+/// </remarks>
+public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time, GatehouseTelemetry? telemetry = null)
 {
     /// <summary>Begins recording a request.</summary>
     public ProxyExchange Begin(HttpContext context, string server)
     {
         var exchange = new ProxyExchange(server, context.Request.Method, time.GetTimestamp());
         context.Features.Set(exchange);
+        exchange.Activity = telemetry?.StartProxyActivity(context.Request);
         return exchange;
     }
 
     /// <summary>Writes the decision record.</summary>
     public void Complete(HttpContext context, ProxyExchange exchange)
     {
+        var elapsed = time.GetElapsedTime(exchange.StartTimestamp);
         log.Record(new DecisionRecord(
             time.GetUtcNow(),
             context.TraceIdentifier,
@@ -33,9 +40,10 @@ public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time)
             exchange.ArgumentKeys,
             exchange.ArgumentValuesJson,
             exchange.UpstreamStatus,
-            time.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds,
+            elapsed.TotalMilliseconds,
             exchange.ErrorCode,
             exchange.Message));
+        telemetry?.RecordCompleted(exchange, elapsed);
     }
 
     /// <summary>Notes a refusal or failure on the request's exchange (a policy denial keeps its own decision).</summary>

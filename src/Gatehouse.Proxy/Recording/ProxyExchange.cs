@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Gatehouse.Core.Decisions;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Proxy.Envelope;
@@ -40,6 +41,12 @@ public sealed class ProxyExchange(string server, string method, long startTimest
 
     /// <summary>The upstream's HTTP status, when the request reached it.</summary>
     public int? UpstreamStatus { get; set; }
+
+    /// <summary>How long the upstream took to answer with headers, when the forwarder was given this exchange.</summary>
+    public TimeSpan? UpstreamDuration { get; set; }
+
+    /// <summary>The request's trace activity, only while something listens to <c>Gatehouse</c> traces.</summary>
+    public Activity? Activity { get; set; }
 
     /// <summary>The Gatehouse error code, when the request was refused or failed.</summary>
     public string? ErrorCode { get; set; }
