@@ -14,6 +14,7 @@ internal static class DecisionLimits
     public const int Rule = 512;
     public const int Message = 1024;
     public const int ArgumentKeys = 4096;
+    public const int ArgumentValues = 16 * 1024;
 
     public static string Cut(string value, int max) => value.Length <= max ? value : value[..max];
 

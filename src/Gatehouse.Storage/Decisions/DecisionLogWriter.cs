@@ -398,7 +398,10 @@ public sealed class DecisionLogWriter : IDecisionLog, IAsyncDisposable
             PolicyVersion = DecisionLimits.CutOrNull(r.PolicyVersion, 64),
             // A cut array would not be JSON; the keys are dropped instead when a client sent absurdly many.
             ArgumentKeysJson = keys.Length <= DecisionLimits.ArgumentKeys ? keys : "[]",
-            ArgumentValuesJson = r.ArgumentValuesJson,
+            // Opted-in values are kept whole or not at all (a cut would not be JSON); the note stays valid JSON.
+            ArgumentValuesJson = r.ArgumentValuesJson is { Length: > DecisionLimits.ArgumentValues } tooLong
+                ? $"{{\"omitted\":\"{tooLong.Length} characters exceed the {DecisionLimits.ArgumentValues}-character limit\"}}"
+                : r.ArgumentValuesJson,
             UpstreamStatus = r.UpstreamStatus,
             LatencyMs = r.LatencyMs,
             ErrorCode = DecisionLimits.CutOrNull(r.ErrorCode, 16),

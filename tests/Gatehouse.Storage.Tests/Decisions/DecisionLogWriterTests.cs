@@ -94,6 +94,23 @@ public sealed class DecisionLogWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task OversizedArgumentValues_AreOmittedWithAValidJsonNote_NeverCut()
+    {
+        var storage = await OpenAsync();
+        var writer = new DecisionLogWriter(storage, LongRetention, TimeProvider.System, NullLogger<DecisionLogWriter>.Instance);
+        writer.Start();
+        var huge = "{\"blob\":\"" + new string('x', 20_000) + "\"}";
+        writer.Record(new DecisionRecord(Now, "req-1", "grant:abc", "ci-bot", "gh", "tools/call", "upload", DecisionKinds.Allow,
+            "/tools/upload", "1", ["blob"], huge, 200, 1, null, null));
+        await writer.StopAsync();
+
+        await using var db = storage.CreateContext();
+        var entry = Assert.Single((await new DecisionQuery().ExecuteAsync(db)).Items);
+        using var note = System.Text.Json.JsonDocument.Parse(entry.ArgumentValuesJson!);
+        Assert.Contains("exceed", note.RootElement.GetProperty("omitted").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Purge_RemovesOnlyRecordsOlderThanTheRetention()
     {
         var storage = await OpenAsync();
