@@ -9,6 +9,14 @@ using ModelContextProtocol.Client;
 
 namespace Gatehouse.Proxy.Tests.Telemetry;
 
+/// <summary>
+/// Runs alone: an OpenTelemetry meter provider listens to every meter named "Gatehouse" in the process, so a gateway
+/// started by a test running in parallel would publish same-named instruments into this test's scrape.
+/// </summary>
+[CollectionDefinition(nameof(TelemetryTests), DisableParallelization = true)]
+public sealed class TelemetryCollection;
+
+[Collection(nameof(TelemetryTests))]
 public sealed class TelemetryTests
 {
     [Fact]
