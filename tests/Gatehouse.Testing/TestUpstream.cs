@@ -168,6 +168,7 @@ public sealed class TestUpstream : IAsyncDisposable
         builder.Services.AddRoutingCore();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(signals);
+        builder.Services.AddSingleton(options.TimeProvider);
 
         var mcp = builder.Services
             .AddMcpServer(server =>

@@ -11,6 +11,9 @@ public sealed record TestUpstreamOptions
     /// </summary>
     public (string Name, string Value)? RequiredHeader { get; init; }
 
+    /// <summary>The clock the tools' simulated work (slow calls, spaced notifications) runs on; tests may pass a fake one.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>The loopback port to bind; 0 (the default) lets the OS pick a free one.</summary>
     public int Port { get; init; }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Gatehouse.Testing.Tools;
 using Microsoft.AspNetCore.Http;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -82,13 +83,13 @@ internal sealed class ConformanceTools
 
     [McpServerTool(Name = "test_tool_with_logging")]
     [Description("Sends three info log notifications about 50 ms apart while it runs.")]
-    public static async Task<string> ToolWithLogging(McpServer server, CancellationToken cancellationToken)
+    public static async Task<string> ToolWithLogging(McpServer server, TimeProvider time, CancellationToken cancellationToken)
     {
         await LogAsync(server, "Tool execution started", cancellationToken).ConfigureAwait(false);
         // The scenario asks for spaced notifications to prove they stream during execution.
-        await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        await time.PauseAsync(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
         await LogAsync(server, "Tool processing data", cancellationToken).ConfigureAwait(false);
-        await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        await time.PauseAsync(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
         await LogAsync(server, "Tool execution completed", cancellationToken).ConfigureAwait(false);
         return "Tool with logging executed successfully";
     }
@@ -106,6 +107,7 @@ internal sealed class ConformanceTools
     public static async Task<string> ToolWithProgress(
         McpServer server,
         RequestContext<CallToolRequestParams> context,
+        TimeProvider time,
         CancellationToken cancellationToken)
     {
         var token = context.Params?.ProgressToken;
@@ -114,7 +116,7 @@ internal sealed class ConformanceTools
             if (progress > 0)
             {
                 // Simulated work between the steps, as the scenario describes.
-                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                await time.PauseAsync(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
             }
 
             if (token is { } t)

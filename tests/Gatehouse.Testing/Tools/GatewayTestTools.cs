@@ -34,14 +34,15 @@ internal sealed class GatewayTestTools
     [Description("Waits the given number of milliseconds (honouring cancellation) and returns \"done\".")]
     public static async Task<string> Slow(
         UpstreamSignals signals,
+        TimeProvider time,
         [Description("How long to wait, in milliseconds.")] int ms,
         CancellationToken cancellationToken)
     {
         signals.SlowCallStarted.TrySetResult();
         try
         {
-            // The delay is the point of this tool: it simulates a long-running upstream call.
-            await Task.Delay(ms, cancellationToken).ConfigureAwait(false);
+            // The wait is the point of this tool: it simulates a long-running upstream call.
+            await time.PauseAsync(TimeSpan.FromMilliseconds(ms), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -57,6 +58,7 @@ internal sealed class GatewayTestTools
     public static async Task<string> Progress(
         McpServer server,
         RequestContext<CallToolRequestParams> context,
+        TimeProvider time,
         [Description("Simulated work after each step, in milliseconds.")] int stepMs = 20,
         CancellationToken cancellationToken = default)
     {
@@ -75,7 +77,7 @@ internal sealed class GatewayTestTools
             // The work being reported on. It also mirrors real tools, whose result never trails the last
             // progress notification by mere microseconds: the C# SDK client dispatches notifications and
             // responses concurrently and drops progress that it handles after the call has completed.
-            await Task.Delay(Math.Max(0, stepMs), cancellationToken).ConfigureAwait(false);
+            await time.PauseAsync(TimeSpan.FromMilliseconds(Math.Max(0, stepMs)), cancellationToken).ConfigureAwait(false);
         }
 
         return "done";
