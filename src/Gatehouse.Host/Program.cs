@@ -24,6 +24,7 @@ public static class Program
             ApplyCommand.Create(Context),
             PolicyCommands.Create(Context),
             AdminCommands.Create(Context),
+            KeysCommands.Create(Context),
             LogsCommand.Create(Context),
             LogsCommand.CreateAudit(Context),
         };

@@ -38,6 +38,18 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
     /// <summary>The decision log: one row per request decided on.</summary>
     public DbSet<DecisionLogRecord> Decisions => Set<DecisionLogRecord>();
 
+    /// <summary>Client registrations at upstream authorization servers.</summary>
+    public DbSet<OAuthClientRecord> OAuthClients => Set<OAuthClientRecord>();
+
+    /// <summary>Upstream OAuth connections (the token vault), keyed by (server, owner).</summary>
+    public DbSet<UpstreamConnectionRecord> UpstreamConnections => Set<UpstreamConnectionRecord>();
+
+    /// <summary>Authorizations in progress.</summary>
+    public DbSet<OAuthPendingFlowRecord> OAuthPendingFlows => Set<OAuthPendingFlowRecord>();
+
+    /// <summary>Gateway-wide settings.</summary>
+    public DbSet<GatewaySettingRecord> Settings => Set<GatewaySettingRecord>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -130,6 +142,49 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.Property(d => d.PolicyVersion).HasMaxLength(64);
             e.Property(d => d.ErrorCode).HasMaxLength(16);
             e.Property(d => d.Message).HasMaxLength(DecisionLimits.Message);
+        });
+
+        modelBuilder.Entity<OAuthClientRecord>(e =>
+        {
+            e.ToTable("oauth_clients");
+            e.HasKey(c => c.Id);
+            e.HasIndex(c => new { c.Issuer, c.RedirectUri }).IsUnique();
+            e.Property(c => c.Issuer).HasMaxLength(2048);
+            e.Property(c => c.RedirectUri).HasMaxLength(2048);
+            e.Property(c => c.AuthMethod).HasMaxLength(32);
+            e.Property(c => c.Source).HasMaxLength(16);
+        });
+        modelBuilder.Entity<UpstreamConnectionRecord>(e =>
+        {
+            e.ToTable("upstream_connections");
+            e.HasKey(c => c.Id);
+            e.HasIndex(c => new { c.ServerId, c.OwnerKind, c.OwnerId }).IsUnique();
+            e.HasOne<ServerRecord>().WithMany().HasForeignKey(c => c.ServerId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(c => c.OwnerKind).HasMaxLength(16);
+            e.Property(c => c.OwnerId).HasMaxLength(128);
+            e.Property(c => c.Status).HasMaxLength(16);
+            e.Property(c => c.ClientSource).HasMaxLength(16);
+            e.Property(c => c.GrantType).HasMaxLength(32);
+            e.Property(c => c.RefreshLeaseHolder).HasMaxLength(64);
+        });
+        modelBuilder.Entity<OAuthPendingFlowRecord>(e =>
+        {
+            e.ToTable("oauth_pending_flows");
+            e.HasKey(f => f.Id);
+            e.HasIndex(f => f.StateHash).IsUnique();
+            e.HasIndex(f => f.ExpiresAt);
+            e.HasOne<ServerRecord>().WithMany().HasForeignKey(f => f.ServerId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(f => f.Id).HasMaxLength(64);
+            e.Property(f => f.StateHash).HasMaxLength(64);
+            e.Property(f => f.OwnerKind).HasMaxLength(16);
+            e.Property(f => f.OwnerId).HasMaxLength(128);
+        });
+
+        modelBuilder.Entity<GatewaySettingRecord>(e =>
+        {
+            e.ToTable("gateway_settings");
+            e.HasKey(x => x.Key);
+            e.Property(x => x.Key).HasMaxLength(64);
         });
 
         if (Database.IsSqlite())

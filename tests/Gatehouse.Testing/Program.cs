@@ -5,14 +5,16 @@ namespace Gatehouse.Testing;
 
 /// <summary>
 /// Runs one <see cref="TestUpstream"/> as a process for the npm end-to-end suites and the benchmarks:
-/// <c>Gatehouse.Testing &lt;conformance|streamable|stateless|legacy-sse&gt; [--port N]</c>. It prints exactly one
+/// <c>Gatehouse.Testing &lt;conformance|streamable|stateless|legacy-sse|oauth-protected&gt; [--port N]</c>. It prints exactly one
 /// line, <c>listening on &lt;uri&gt;</c>, to stdout and runs until stdin closes, SIGTERM or SIGINT.
 /// </summary>
 internal static class Program
 {
     private const string Usage =
         "usage: Gatehouse.Testing <conformance|streamable|stateless|legacy-sse> [--port N] [--require-header Name=Value] [--ignore-stdin]\n" +
+        "       Gatehouse.Testing oauth-protected --issuer URL [--required-scope SCOPE] [--audience URL] [--port N] [--ignore-stdin]\n" +
         "  Serves a real MCP upstream on 127.0.0.1 and prints 'listening on <uri>'.\n" +
+        "  oauth-protected accepts only JWT access tokens from the issuer whose audience is its own /mcp URL (or --audience).\n" +
         "  Stops when stdin reaches end-of-file (unless --ignore-stdin, or stdin is /dev/null or closed), on SIGTERM or on SIGINT.";
 
     private static async Task<int> Main(string[] args)
@@ -44,6 +46,7 @@ internal static class Program
             {
                 Port = arguments.Port,
                 RequiredHeader = arguments.RequiredHeader,
+                OAuth = arguments.OAuth,
                 // Nobody can read the log of a separate process, and benchmarks must not grow memory per request.
                 RecordRequests = false,
             }).ConfigureAwait(false);
@@ -123,6 +126,9 @@ internal static class Program
         var port = 0;
         (string Name, string Value)? requiredHeader = null;
         var ignoreStdin = false;
+        Uri? issuer = null;
+        Uri? audience = null;
+        string? requiredScope = null;
 
         for (var i = 0; i < args.Length; i++)
         {
@@ -161,6 +167,31 @@ internal static class Program
 
                 requiredHeader = (spec[..split], spec[(split + 1)..]);
             }
+            else if (arg == "--issuer" || arg.StartsWith("--issuer=", StringComparison.Ordinal))
+            {
+                if (!TryParseHttpUri(Value("--issuer"), out issuer))
+                {
+                    problem = "--issuer needs an absolute http(s) URL";
+                    return false;
+                }
+            }
+            else if (arg == "--audience" || arg.StartsWith("--audience=", StringComparison.Ordinal))
+            {
+                if (!TryParseHttpUri(Value("--audience"), out audience))
+                {
+                    problem = "--audience needs an absolute http(s) URL";
+                    return false;
+                }
+            }
+            else if (arg == "--required-scope" || arg.StartsWith("--required-scope=", StringComparison.Ordinal))
+            {
+                requiredScope = Value("--required-scope");
+                if (string.IsNullOrWhiteSpace(requiredScope) || requiredScope.Contains(' ', StringComparison.Ordinal))
+                {
+                    problem = "--required-scope needs one scope";
+                    return false;
+                }
+            }
             else if (arg == "--ignore-stdin")
             {
                 ignoreStdin = true;
@@ -182,9 +213,34 @@ internal static class Program
             return false;
         }
 
-        arguments = new Arguments(mode.Value, port, requiredHeader, ignoreStdin);
+        UpstreamOAuthOptions? oauth = null;
+        if (mode == UpstreamMode.OAuthProtected)
+        {
+            if (issuer is null)
+            {
+                problem = "oauth-protected needs --issuer";
+                return false;
+            }
+
+            oauth = new UpstreamOAuthOptions { Issuer = issuer, RequiredScope = requiredScope, Audience = audience };
+        }
+        else if (issuer is not null || audience is not null || requiredScope is not null)
+        {
+            problem = "--issuer, --audience and --required-scope only apply to oauth-protected";
+            return false;
+        }
+
+        arguments = new Arguments(mode.Value, port, requiredHeader, ignoreStdin, oauth);
         return true;
     }
 
-    private readonly record struct Arguments(UpstreamMode Mode, int Port, (string Name, string Value)? RequiredHeader, bool IgnoreStdin);
+    private static bool TryParseHttpUri(string? text, out Uri? uri) =>
+        Uri.TryCreate(text, UriKind.Absolute, out uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+
+    private readonly record struct Arguments(
+        UpstreamMode Mode,
+        int Port,
+        (string Name, string Value)? RequiredHeader,
+        bool IgnoreStdin,
+        UpstreamOAuthOptions? OAuth);
 }

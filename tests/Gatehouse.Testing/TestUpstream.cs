@@ -5,7 +5,6 @@ using Gatehouse.Testing.Tools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +21,8 @@ namespace Gatehouse.Testing;
 /// <remarks>
 /// Endpoints: the MCP endpoint(s) of the chosen <see cref="UpstreamMode"/>, plus <c>POST /raw</c>, a
 /// hand-written JSON-RPC responder whose answers carry unknown fields (see <see cref="RawResultJson"/>).
+/// <see cref="UpstreamMode.OAuthProtected"/> adds <c>/.well-known/oauth-protected-resource[/mcp]</c>,
+/// <c>GET /_test/auth-stats</c> and <c>POST /_test/reset-auth-stats</c>.
 /// </remarks>
 public sealed class TestUpstream : IAsyncDisposable
 {
@@ -39,16 +40,18 @@ public sealed class TestUpstream : IAsyncDisposable
     private readonly UpstreamSignals _signals;
     private int _disposed;
 
-    private TestUpstream(UpstreamMode mode, TestUpstreamOptions options, WebApplication app, RequestLog log, UpstreamSignals signals, int port)
+    private TestUpstream(UpstreamMode mode, TestUpstreamOptions options, WebApplication app, RequestLog log, UpstreamSignals signals, UpstreamAuthStats authStats, int port)
     {
         Mode = mode;
         Options = options;
         _app = app;
         _log = log;
         _signals = signals;
+        AuthStats = authStats;
         BaseUri = new Uri($"http://127.0.0.1:{port}/");
         SseUri = new Uri(BaseUri, "sse");
         RawUri = new Uri(BaseUri, "raw");
+        ResourceMetadataUri = new Uri(BaseUri, OAuthProtection.McpMetadataPath.TrimStart('/'));
 
         // A legacy server has no streamable endpoint. Pointing McpUri at /sse lets code that treats every mode
         // alike still work: a spec-compliant client POSTs there, gets 405, and falls back to GET /sse.
@@ -75,6 +78,18 @@ public sealed class TestUpstream : IAsyncDisposable
 
     /// <summary><c>http://127.0.0.1:PORT/raw</c>, the hand-written JSON-RPC responder with unknown fields.</summary>
     public Uri RawUri { get; }
+
+    /// <summary>
+    /// <c>http://127.0.0.1:PORT/.well-known/oauth-protected-resource/mcp</c>, the RFC 9728 metadata that
+    /// <see cref="UpstreamMode.OAuthProtected"/> serves and names in its challenges; not served in other modes.
+    /// </summary>
+    public Uri ResourceMetadataUri { get; }
+
+    /// <summary>
+    /// The bearer-token counters of <see cref="UpstreamMode.OAuthProtected"/> (also at <c>GET /_test/auth-stats</c>);
+    /// always zero in other modes.
+    /// </summary>
+    public UpstreamAuthStats AuthStats { get; }
 
     /// <summary>A snapshot of every HTTP request received so far, in arrival order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => _log.Snapshot();
@@ -105,14 +120,20 @@ public sealed class TestUpstream : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.Port, "Port must be between 0 and 65535.");
         }
 
+        if (mode == UpstreamMode.OAuthProtected && options.OAuth is null)
+        {
+            throw new ArgumentException($"{nameof(UpstreamMode.OAuthProtected)} needs {nameof(TestUpstreamOptions)}.{nameof(TestUpstreamOptions.OAuth)} (at least the issuer).", nameof(options));
+        }
+
         var log = new RequestLog();
         var signals = new UpstreamSignals();
-        var app = Build(mode, options, log, signals);
+        var authStats = new UpstreamAuthStats();
+        var app = Build(mode, options, log, signals, authStats);
         try
         {
             await app.StartAsync(ct).ConfigureAwait(false);
             var port = BoundPort(app);
-            return new TestUpstream(mode, options, app, log, signals, port);
+            return new TestUpstream(mode, options, app, log, signals, authStats, port);
         }
         catch
         {
@@ -157,7 +178,7 @@ public sealed class TestUpstream : IAsyncDisposable
     /// <inheritdoc />
     public override string ToString() => $"{Mode} upstream at {BaseUri}";
 
-    private static WebApplication Build(UpstreamMode mode, TestUpstreamOptions options, RequestLog log, UpstreamSignals signals)
+    private static WebApplication Build(UpstreamMode mode, TestUpstreamOptions options, RequestLog log, UpstreamSignals signals, UpstreamAuthStats authStats)
     {
         // The empty builder reads no appsettings.json or environment variables: an upstream started inside some
         // other project's test run must not pick up that project's Kestrel endpoints or logging setup. It also
@@ -180,7 +201,9 @@ public sealed class TestUpstream : IAsyncDisposable
             {
                 transport.SessionMode = mode switch
                 {
-                    UpstreamMode.Stateless => HttpServerSessionMode.Stateless,
+                    // Stateless for OAuthProtected too: every request carries its own token, so no session
+                    // has to be tied to the first request's user.
+                    UpstreamMode.Stateless or UpstreamMode.OAuthProtected => HttpServerSessionMode.Stateless,
                     UpstreamMode.LegacySse => HttpServerSessionMode.Stateful,
                     _ => HttpServerSessionMode.StatefulForInitializeClients,
                 };
@@ -194,6 +217,12 @@ public sealed class TestUpstream : IAsyncDisposable
         else
         {
             mcp.WithTools<GatewayTestTools>();
+        }
+
+        if (mode == UpstreamMode.OAuthProtected)
+        {
+            mcp.WithTools<OAuthTestTools>();
+            OAuthProtection.AddServices(builder.Services, options.OAuth!, authStats);
         }
 
         if (mode is UpstreamMode.StreamableStateful or UpstreamMode.Conformance)
@@ -221,6 +250,12 @@ public sealed class TestUpstream : IAsyncDisposable
             app.Use((context, next) => UpstreamMiddleware.RequireHeaderAsync(context, required, () => next(context)));
         }
 
+        if (mode == UpstreamMode.OAuthProtected)
+        {
+            var protection = app.Services.GetRequiredService<OAuthProtection>();
+            app.Use((context, next) => protection.InvokeAsync(context, () => next(context)));
+        }
+
         if (mode == UpstreamMode.LegacySse)
         {
             app.Use((context, next) => UpstreamMiddleware.LegacyOnlyAsync(context, () => next(context)));
@@ -233,19 +268,7 @@ public sealed class TestUpstream : IAsyncDisposable
         return app;
     }
 
-    private static int BoundPort(WebApplication app)
-    {
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses)
-        {
-            if (Uri.TryCreate(address, UriKind.Absolute, out var uri))
-            {
-                return uri.Port;
-            }
-        }
-
-        throw new InvalidOperationException("Kestrel reported no bound address.");
-    }
+    private static int BoundPort(WebApplication app) => ServerAddresses.BoundPort(app.Services.GetRequiredService<IServer>());
 
     /// <summary>The command-line name of a mode, as used by the program form.</summary>
     public static string ModeName(UpstreamMode mode) => mode switch
@@ -254,10 +277,14 @@ public sealed class TestUpstream : IAsyncDisposable
         UpstreamMode.Stateless => "stateless",
         UpstreamMode.LegacySse => "legacy-sse",
         UpstreamMode.Conformance => "conformance",
+        UpstreamMode.OAuthProtected => "oauth-protected",
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown upstream mode."),
     };
 
-    /// <summary>Parses a command-line mode name (<c>conformance</c>, <c>streamable</c>, <c>stateless</c>, <c>legacy-sse</c>).</summary>
+    /// <summary>
+    /// Parses a command-line mode name (<c>conformance</c>, <c>streamable</c>, <c>stateless</c>, <c>legacy-sse</c>,
+    /// <c>oauth-protected</c>).
+    /// </summary>
     public static bool TryParseModeName(string? name, out UpstreamMode mode)
     {
         foreach (var candidate in Enum.GetValues<UpstreamMode>())

@@ -33,4 +33,9 @@ public sealed record TestUpstreamOptions
     /// Largest request body kept in <see cref="RecordedRequest.Body"/>; longer bodies are recorded truncated.
     /// </summary>
     public int MaxRecordedBodyBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// The token checks of <see cref="UpstreamMode.OAuthProtected"/>, which requires them; other modes ignore them.
+    /// </summary>
+    public UpstreamOAuthOptions? OAuth { get; init; }
 }

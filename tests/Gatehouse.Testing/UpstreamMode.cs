@@ -30,4 +30,13 @@ public enum UpstreamMode
     /// <c>/mcp</c> with an event store, the scenario tools, resources and prompts, and DNS-rebinding protection.
     /// </summary>
     Conformance,
+
+    /// <summary>
+    /// Stateless Streamable HTTP at <c>/mcp</c> that only answers requests bearing a JWT access token from
+    /// <see cref="UpstreamOAuthOptions.Issuer"/> whose signature, issuer, lifetime and audience (this upstream's
+    /// <c>/mcp</c> URL) are valid; everything else gets 401 with a <c>resource_metadata</c> challenge. It serves
+    /// RFC 9728 metadata at <c>/.well-known/oauth-protected-resource/mcp</c>, adds the <c>whoami</c> tool, and
+    /// counts tokens in <see cref="TestUpstream.AuthStats"/>. Needs <see cref="TestUpstreamOptions.OAuth"/>.
+    /// </summary>
+    OAuthProtected,
 }

@@ -16,14 +16,25 @@ namespace Gatehouse.Admin.Administration;
 public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecretProtector vault, TimeProvider time, Action onChanged)
 {
     /// <summary>Lists servers by name.</summary>
-    public async Task<IReadOnlyList<ServerView>> ListServersAsync(CancellationToken ct = default) =>
-        (await db.Servers.AsNoTracking().OrderBy(s => s.Name).ToListAsync(ct)).Select(ToView).ToList();
+    public async Task<IReadOnlyList<ServerView>> ListServersAsync(CancellationToken ct = default)
+    {
+        var servers = await db.Servers.AsNoTracking().OrderBy(s => s.Name).ToListAsync(ct);
+        var shared = (await db.UpstreamConnections.AsNoTracking().Where(c => c.OwnerKind == "server").ToListAsync(ct))
+            .ToDictionary(c => c.ServerId);
+        return servers.Select(s => ToView(s, shared.GetValueOrDefault(s.Id))).ToList();
+    }
 
     /// <summary>Finds one server.</summary>
     public async Task<AdminResult<ServerView>> GetServerAsync(string name, CancellationToken ct = default)
     {
         var record = await db.Servers.AsNoTracking().FirstOrDefaultAsync(s => s.Name == name, ct);
-        return record is null ? NotFound<ServerView>("server", name) : AdminResult<ServerView>.Ok(ToView(record));
+        if (record is null)
+        {
+            return NotFound<ServerView>("server", name);
+        }
+
+        var shared = await db.UpstreamConnections.AsNoTracking().FirstOrDefaultAsync(c => c.ServerId == record.Id && c.OwnerKind == "server", ct);
+        return AdminResult<ServerView>.Ok(ToView(record, shared));
     }
 
     /// <summary>Registers a new server; refuses a name in use.</summary>
@@ -43,8 +54,8 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         var record = new ServerRecord
         {
             Id = Guid.NewGuid(), Name = spec.Name, Url = spec.Url, Transport = NormalizeTransport(spec.Transport),
-            AuthMode = spec.Headers.Count > 0 ? "headers" : "none", HeadersJson = SealHeaders(spec.Headers), Enabled = spec.Enabled,
-            CreatedAt = now, UpdatedAt = now,
+            AuthMode = AuthModeOf(spec), HeadersJson = SealHeaders(spec.Headers), Enabled = spec.Enabled,
+            OAuthJson = SnapshotLoader.WriteOAuth(SealOAuth(spec.OAuth)), CreatedAt = now, UpdatedAt = now,
         };
         db.Servers.Add(record);
         await CommitAsync(actor, "server.add", spec.Name, $"url={spec.Url} transport={record.Transport} headers={HeaderNames(spec)}", ct);
@@ -68,7 +79,8 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
 
         var transport = NormalizeTransport(spec.Transport);
         var sameHeaders = HeadersEqual(SnapshotLoader.ReadHeaders(record.HeadersJson), spec.Headers);
-        if (record.Url == spec.Url && record.Transport == transport && record.Enabled == spec.Enabled && sameHeaders)
+        var sameOAuth = OAuthEqual(SnapshotLoader.ReadOAuth(record.OAuthJson), spec.OAuth);
+        if (record.Url == spec.Url && record.Transport == transport && record.Enabled == spec.Enabled && sameHeaders && sameOAuth)
         {
             return AdminResult<string>.Ok("unchanged");
         }
@@ -79,8 +91,14 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         if (!sameHeaders)
         {
             record.HeadersJson = SealHeaders(spec.Headers);
-            record.AuthMode = spec.Headers.Count > 0 ? "headers" : "none";
         }
+
+        if (!sameOAuth)
+        {
+            record.OAuthJson = SnapshotLoader.WriteOAuth(SealOAuth(spec.OAuth));
+        }
+
+        record.AuthMode = AuthModeOf(spec);
 
         record.UpdatedAt = time.GetUtcNow();
         await CommitAsync(actor, "server.update", spec.Name, $"url={spec.Url} transport={transport} enabled={spec.Enabled} headers={HeaderNames(spec)}", ct);
@@ -246,6 +264,44 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         return true;
     }
 
+    private static string AuthModeOf(ServerSpec spec) =>
+        spec.OAuth is not null ? "oauth" : spec.Headers.Count > 0 ? "headers" : "none";
+
+    private UpstreamOAuthSettings? SealOAuth(OAuthSpec? spec) => spec is null ? null : new UpstreamOAuthSettings
+    {
+        Grant = spec.Grant is "client_credentials" or "client-credentials" ? UpstreamOAuthGrant.ClientCredentials : UpstreamOAuthGrant.AuthorizationCode,
+        ClientId = spec.ClientId,
+        ProtectedClientSecret = spec.ClientSecret is { } secret ? vault.Protect(secret) : null,
+        ProtectedPrivateKey = spec.PrivateKeyPem is { } pem ? vault.Protect(pem) : null,
+        PrivateKeyId = spec.PrivateKeyId,
+        TokenEndpointAuthMethod = spec.AuthMethod,
+        Scopes = spec.Scopes,
+        AllowLoopback = spec.AllowLoopback,
+        AssumePkce = spec.AssumePkce,
+    };
+
+    private bool OAuthEqual(UpstreamOAuthSettings? stored, OAuthSpec? wanted)
+    {
+        if (stored is null || wanted is null)
+        {
+            return stored is null && wanted is null;
+        }
+
+        try
+        {
+            return stored.Grant == SealOAuth(wanted with { ClientSecret = null, PrivateKeyPem = null })!.Grant
+                && stored.ClientId == wanted.ClientId && stored.PrivateKeyId == wanted.PrivateKeyId
+                && stored.TokenEndpointAuthMethod == wanted.AuthMethod && stored.Scopes == wanted.Scopes
+                && stored.AllowLoopback == wanted.AllowLoopback && stored.AssumePkce == wanted.AssumePkce
+                && (stored.ProtectedClientSecret is null ? wanted.ClientSecret is null : wanted.ClientSecret is not null && vault.Unprotect(stored.ProtectedClientSecret) == wanted.ClientSecret)
+                && (stored.ProtectedPrivateKey is null ? wanted.PrivateKeyPem is null : wanted.PrivateKeyPem is not null && vault.Unprotect(stored.ProtectedPrivateKey) == wanted.PrivateKeyPem);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+
     private static string? Validate(ServerSpec spec)
     {
         if (!ServerName.TryValidate(spec.Name, out var problem)
@@ -253,6 +309,39 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
             || !TransportNames.TryParse(spec.Transport, out _, out problem))
         {
             return problem;
+        }
+
+        if (spec.OAuth is { } oauth)
+        {
+            if (spec.Headers.Count > 0)
+            {
+                return "A server uses either static headers or OAuth, not both: drop --header or the OAuth options.";
+            }
+
+            if (oauth.Grant is not (null or "authorization_code" or "authorization-code" or "client_credentials" or "client-credentials"))
+            {
+                return $"Unknown OAuth grant '{oauth.Grant}': use authorization_code (a person connects once in a browser) or client_credentials (headless).";
+            }
+
+            if (oauth.Grant is "client_credentials" or "client-credentials" && oauth.ClientId is null)
+            {
+                return "The client_credentials grant needs pre-registered credentials: pass --client-id with --client-secret or --private-key.";
+            }
+
+            if (oauth.AuthMethod is not (null or "client_secret_basic" or "client_secret_post" or "private_key_jwt" or "none"))
+            {
+                return $"Unknown token endpoint auth method '{oauth.AuthMethod}': use client_secret_basic, client_secret_post, private_key_jwt or none.";
+            }
+
+            if ((oauth.ClientSecret is not null || oauth.PrivateKeyPem is not null) && oauth.ClientId is null)
+            {
+                return "A client secret or private key needs its --client-id.";
+            }
+
+            if (oauth.PrivateKeyPem is { } pem && !LooksLikePrivateKey(pem))
+            {
+                return "--private-key must be a PEM private key (RSA or EC, '-----BEGIN … PRIVATE KEY-----').";
+            }
         }
 
         foreach (var (name, value) in spec.Headers)
@@ -276,6 +365,37 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         return null;
     }
 
+    private static bool LooksLikePrivateKey(string pem)
+    {
+        try
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create();
+            rsa.ImportFromPem(pem);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+        }
+
+        try
+        {
+            using var ec = System.Security.Cryptography.ECDsa.Create();
+            ec.ImportFromPem(pem);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+
     private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", "Mcp-Session-Id", "MCP-Protocol-Version",
@@ -296,8 +416,19 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
     private static AdminResult<T> NotFound<T>(string kind, string name) =>
         AdminResult<T>.Fail(AdminFailure.NotFound, $"No {kind} '{name}'. 'gatehouse {kind} list' shows what exists.");
 
-    internal static ServerView ToView(ServerRecord r) => new(
-        r.Id, r.Name, r.Url, r.Transport, r.AuthMode, SnapshotLoader.ReadHeaders(r.HeadersJson).Select(h => h.Name).ToList(), r.Enabled, r.CreatedAt, r.UpdatedAt);
+    internal static ServerView ToView(ServerRecord r, UpstreamConnectionRecord? connection = null) => new(
+        r.Id, r.Name, r.Url, r.Transport, r.AuthMode, SnapshotLoader.ReadHeaders(r.HeadersJson).Select(h => h.Name).ToList(), r.Enabled, r.CreatedAt, r.UpdatedAt,
+        ToOAuthView(SnapshotLoader.ReadOAuth(r.OAuthJson)), r.AuthMode == "oauth" ? ToView(connection) : null);
+
+    private static OAuthView? ToOAuthView(UpstreamOAuthSettings? s) => s is null ? null : new(
+        s.Grant == UpstreamOAuthGrant.ClientCredentials ? "client_credentials" : "authorization_code", s.ClientId, s.ProtectedClientSecret is not null,
+        s.ProtectedPrivateKey is not null, s.TokenEndpointAuthMethod, s.Scopes, s.AllowLoopback, s.PerUser);
+
+    /// <summary>The view of a shared connection; <c>not_connected</c> when there is none.</summary>
+    public static ConnectionView ToView(UpstreamConnectionRecord? c) => c is null
+        ? new("not_connected", null, null, null, null, null, false, null, null, null, null)
+        : new(c.Status, c.Issuer, c.Scopes, c.ClientId, c.ClientSource, c.AccessTokenExpiresAt, c.RefreshTokenSealed is not null, c.RefreshTokenExpiresAt,
+            c.ConnectedAt, c.LastRefreshAt, c.LastError);
 
     internal static GrantView ToView(GrantRecord r, DateTimeOffset now)
     {

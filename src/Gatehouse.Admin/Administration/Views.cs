@@ -3,7 +3,15 @@ namespace Gatehouse.Admin.Administration;
 /// <summary>What the CLI and the admin API show of a server. Header values are never shown, only names.</summary>
 public sealed record ServerView(
     Guid Id, string Name, string Url, string Transport, string Auth, IReadOnlyList<string> HeaderNames, bool Enabled,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, OAuthView? OAuth = null, ConnectionView? Connection = null);
+
+/// <summary>A server's OAuth settings as shown: whether secrets are set, never their values.</summary>
+public sealed record OAuthView(string Grant, string? ClientId, bool HasClientSecret, bool HasPrivateKey, string? AuthMethod, string? Scopes, bool AllowLoopback, bool PerUser);
+
+/// <summary>The state of a stored upstream connection (tokens are never shown).</summary>
+public sealed record ConnectionView(
+    string Status, string? Issuer, string? Scopes, string? ClientId, string? ClientSource, DateTimeOffset? AccessTokenExpiresAt,
+    bool HasRefreshToken, DateTimeOffset? RefreshTokenExpiresAt, DateTimeOffset? ConnectedAt, DateTimeOffset? LastRefreshAt, string? LastError);
 
 /// <summary>What the CLI and the admin API show of a grant. The token is never shown here.</summary>
 public sealed record GrantView(
@@ -19,7 +27,22 @@ public sealed record IssuedGrant(GrantView Grant, string Token);
 /// <param name="Transport">auto, streamable-http or sse.</param>
 /// <param name="Headers">Header names and plaintext values to seal; empty means auth mode none.</param>
 /// <param name="Enabled">Whether the server accepts requests.</param>
-public sealed record ServerSpec(string Name, string Url, string? Transport, IReadOnlyList<KeyValuePair<string, string>> Headers, bool Enabled = true);
+/// <param name="OAuth">OAuth settings (auth mode <c>oauth</c>), with plaintext secrets to seal.</param>
+public sealed record ServerSpec(string Name, string Url, string? Transport, IReadOnlyList<KeyValuePair<string, string>> Headers, bool Enabled = true, OAuthSpec? OAuth = null);
+
+/// <summary>The admin's OAuth settings for a server, secrets in plaintext until sealed.</summary>
+/// <param name="Grant"><c>authorization_code</c> (default) or <c>client_credentials</c>.</param>
+/// <param name="ClientId">Pre-registered client id, if any.</param>
+/// <param name="ClientSecret">Pre-registered client secret, if any.</param>
+/// <param name="PrivateKeyPem">PEM private key for <c>private_key_jwt</c>, if any.</param>
+/// <param name="PrivateKeyId">The key's <c>kid</c>.</param>
+/// <param name="AuthMethod">Token endpoint authentication of the pre-registered client.</param>
+/// <param name="Scopes">Scopes to request (space-separated); discovered when null.</param>
+/// <param name="AllowLoopback">Permit loopback/HTTP authorization URLs (tests, local development).</param>
+/// <param name="AssumePkce">Proceed when the authorization server does not advertise S256.</param>
+public sealed record OAuthSpec(
+    string? Grant = null, string? ClientId = null, string? ClientSecret = null, string? PrivateKeyPem = null, string? PrivateKeyId = null,
+    string? AuthMethod = null, string? Scopes = null, bool AllowLoopback = false, bool AssumePkce = false);
 
 /// <summary>What <c>apply</c> did to each object.</summary>
 public sealed record ApplyReport(IReadOnlyList<ApplyChange> Changes)

@@ -18,6 +18,12 @@ namespace Gatehouse.Admin.Declarative;
 ///     transport: streamable-http
 ///     headers:
 ///       Authorization: "Bearer ${GITHUB_TOKEN}"
+///   - name: linear
+///     url: https://mcp.example.com/mcp
+///     oauth:
+///       client-id: gatehouse
+///       client-secret: ${LINEAR_CLIENT_SECRET}
+///       scopes: read write
 /// </code>
 /// </example>
 public static partial class DeclarativeConfig
@@ -67,7 +73,45 @@ public static partial class DeclarativeConfig
                 headers.Add(new(name, value));
             }
 
-            specs.Add(new ServerSpec(server.Name, server.Url, server.Transport, headers, server.Enabled ?? true));
+            OAuthSpec? oauth = null;
+            if (server.OAuth is { } o)
+            {
+                string? Resolve(string field, string? raw)
+                {
+                    if (raw is null)
+                    {
+                        return null;
+                    }
+
+                    var missing = new List<string>();
+                    var value = EnvReference().Replace(raw, m => environment(m.Groups[1].Value) ?? AddMissing(missing, m.Groups[1].Value));
+                    if (missing.Count > 0)
+                    {
+                        problems.Add($"{where}: oauth '{field}' uses environment variable(s) {string.Join(", ", missing)}, which are not set. Set them before applying.");
+                    }
+
+                    return value;
+                }
+
+                string? pem = null;
+                if (o.PrivateKeyFile is { } keyFile)
+                {
+                    var path = Resolve("private-key-file", keyFile)!;
+                    if (File.Exists(path))
+                    {
+                        pem = File.ReadAllText(path);
+                    }
+                    else
+                    {
+                        problems.Add($"{where}: oauth 'private-key-file' {path} does not exist.");
+                    }
+                }
+
+                oauth = new OAuthSpec(o.Grant, o.ClientId, Resolve("client-secret", o.ClientSecret), pem, o.KeyId, o.TokenAuthMethod, o.Scopes,
+                    o.AllowLoopback ?? false, o.AssumePkce ?? false);
+            }
+
+            specs.Add(new ServerSpec(server.Name, server.Url, server.Transport, headers, server.Enabled ?? true, oauth));
         }
 
         return problems.Count > 0
@@ -113,7 +157,7 @@ public static partial class DeclarativeConfig
     }
 
     private static string Simplify(string message) =>
-        message.Contains("not found on type", StringComparison.Ordinal) ? "unknown key; allowed keys are servers: name, url, transport, headers, enabled. (" + message + ")" : message;
+        message.Contains("not found on type", StringComparison.Ordinal) ? "unknown key; allowed keys are servers: name, url, transport, headers, enabled, oauth (grant, client-id, client-secret, private-key-file, key-id, token-auth-method, scopes, allow-loopback, assume-pkce). (" + message + ")" : message;
 
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex EnvReference();
@@ -130,5 +174,20 @@ public static partial class DeclarativeConfig
         public string? Transport { get; set; }
         public Dictionary<string, string?>? Headers { get; set; }
         public bool? Enabled { get; set; }
+        [YamlMember(Alias = "oauth")]
+        public OAuthEntry? OAuth { get; set; }
+    }
+
+    private sealed class OAuthEntry
+    {
+        public string? Grant { get; set; }
+        public string? ClientId { get; set; }
+        public string? ClientSecret { get; set; }
+        public string? PrivateKeyFile { get; set; }
+        public string? KeyId { get; set; }
+        public string? TokenAuthMethod { get; set; }
+        public string? Scopes { get; set; }
+        public bool? AllowLoopback { get; set; }
+        public bool? AssumePkce { get; set; }
     }
 }

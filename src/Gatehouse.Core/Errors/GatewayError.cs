@@ -9,6 +9,9 @@ public sealed record GatewayError(GatewayErrorId Id, int HttpStatus, int JsonRpc
 {
     /// <summary>The code as shown to users, e.g. <c>GH1003</c>.</summary>
     public string Code => $"GH{(int)Id}";
+
+    /// <summary>An absolute URL where a person can fix the problem (connect an upstream account), sent as <c>data.connectUrl</c>.</summary>
+    public string? ConnectUrl { get; init; }
 }
 
 /// <summary>Every error Gatehouse can return. Numbers are stable and never reused.</summary>
@@ -100,4 +103,22 @@ public enum GatewayErrorId
 
     /// <summary>A policy quota is used up until its window resets.</summary>
     QuotaExhausted = 1602,
+
+    /// <summary>The server uses OAuth and no one has connected it yet.</summary>
+    UpstreamNotConnected = 1701,
+
+    /// <summary>The upstream authorization server refused the stored grant (<c>invalid_grant</c>): connect again.</summary>
+    UpstreamNeedsReauth = 1702,
+
+    /// <summary>The upstream authorization server could not be reached or failed, after bounded retries.</summary>
+    UpstreamAuthorizationUnavailable = 1703,
+
+    /// <summary>The upstream needs more scope than the connection holds (403 insufficient_scope): connect again.</summary>
+    UpstreamNeedsScope = 1704,
+
+    /// <summary>Step-up authorization was tried the maximum number of times and the upstream still refuses.</summary>
+    UpstreamScopeRetryLimit = 1705,
+
+    /// <summary>The connection was revoked (disconnect or offboarding).</summary>
+    UpstreamConnectionRevoked = 1706,
 }

@@ -113,6 +113,24 @@ public static class GatewayErrors
         $"Server '{server}' cannot be reached with this transport: {detail}");
     // Policy refusals travel as ordinary JSON-RPC errors in a 200 response, as an upstream's own refusal would, so
     // clients hand the message to the model instead of treating the transport as broken.
+    public static GatewayError UpstreamNotConnected(string server, string connectHint, string? connectUrl) => new(GatewayErrorId.UpstreamNotConnected, 503, UpstreamFailure,
+        $"Server '{server}' uses OAuth and has not been connected yet. {connectHint}") { ConnectUrl = connectUrl };
+
+    public static GatewayError UpstreamNeedsReauth(string server, string connectHint, string? connectUrl) => new(GatewayErrorId.UpstreamNeedsReauth, 503, UpstreamFailure,
+        $"The authorization for server '{server}' is no longer valid (the upstream refused the refresh token); someone must connect it again. {connectHint}") { ConnectUrl = connectUrl };
+
+    public static GatewayError UpstreamConnectionRevoked(string server, string connectHint, string? connectUrl) => new(GatewayErrorId.UpstreamConnectionRevoked, 503, UpstreamFailure,
+        $"The connection to server '{server}' was revoked. {connectHint}") { ConnectUrl = connectUrl };
+
+    public static GatewayError UpstreamAuthorizationUnavailable(string server, string detail) => new(GatewayErrorId.UpstreamAuthorizationUnavailable, 503, UpstreamFailure,
+        $"The authorization server of '{server}' is unavailable ({detail}); Gatehouse retried and gave up for now. The stored connection is kept: retry in a minute.");
+
+    public static GatewayError UpstreamNeedsScope(string server, string scopes, string connectHint, string? connectUrl) => new(GatewayErrorId.UpstreamNeedsScope, 403, UpstreamFailure,
+        $"Server '{server}' needs more permission for this call (scopes: {scopes}). The connection must be authorized again with those scopes. {connectHint}") { ConnectUrl = connectUrl };
+
+    public static GatewayError UpstreamScopeRetryLimit(string server, string scopes, int attempts) => new(GatewayErrorId.UpstreamScopeRetryLimit, 403, UpstreamFailure,
+        $"Server '{server}' still refuses this call for lack of scope ({scopes}) after {attempts} authorizations; Gatehouse stops asking. Check which scopes the upstream's authorization server can grant, then run 'gatehouse server connect {server} --scopes \"...\"'.");
+
     public static GatewayError PolicyDenied(string message) => new(GatewayErrorId.PolicyDenied, 200, PolicyDeniedCode, message);
 
     public static GatewayError QuotaExhausted(string message) => new(GatewayErrorId.QuotaExhausted, 200, QuotaExhaustedCode, message);

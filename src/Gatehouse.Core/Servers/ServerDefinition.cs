@@ -21,6 +21,9 @@ public enum UpstreamAuthMode
 
     /// <summary>Static headers (for example an API key) stored encrypted and injected on every upstream request.</summary>
     Headers,
+
+    /// <summary>OAuth 2.1: Gatehouse connects once, keeps the tokens in its vault and refreshes them at the boundary.</summary>
+    OAuth,
 }
 
 /// <summary>One header Gatehouse injects on upstream requests; the value stays encrypted until the request is built.</summary>
@@ -48,6 +51,9 @@ public sealed record ServerDefinition
 
     /// <summary>Headers injected upstream when <see cref="AuthMode"/> is <see cref="UpstreamAuthMode.Headers"/>.</summary>
     public IReadOnlyList<UpstreamHeader> Headers { get; init; } = [];
+
+    /// <summary>OAuth settings when <see cref="AuthMode"/> is <see cref="UpstreamAuthMode.OAuth"/>.</summary>
+    public UpstreamOAuthSettings? OAuth { get; init; }
 
     /// <summary>A disabled server refuses every request but keeps its configuration.</summary>
     public bool Enabled { get; init; } = true;

@@ -30,5 +30,5 @@ public static class TransportNames
     }
 
     /// <summary>Formats an auth mode as its configuration name.</summary>
-    public static string Format(UpstreamAuthMode mode) => mode == UpstreamAuthMode.Headers ? "headers" : "none";
+    public static string Format(UpstreamAuthMode mode) => mode switch { UpstreamAuthMode.Headers => "headers", UpstreamAuthMode.OAuth => "oauth", _ => "none" };
 }

@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using Gatehouse.Admin.Administration;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Vault;
+using Gatehouse.UpstreamAuth.Connections;
+using Gatehouse.UpstreamAuth.Flows;
 
 namespace Gatehouse.Host.Cli;
 
@@ -33,6 +35,20 @@ internal sealed class CliContext(string dataDirectory, bool json, TextWriter out
         await using var db = Storage.CreateContext();
         var vault = await EnvelopeVault.OpenAsync(db, masterKey, TimeProvider.System, ct);
         return await action(new GatewayAdministration(db, vault, TimeProvider.System, Storage.TouchChangeStamp));
+    }
+
+    /// <summary>Runs <paramref name="action"/> with the upstream OAuth client (connect, disconnect); the public URL comes from the database unless given.</summary>
+    public async Task<T> WithConnectFlowsAsync<T>(Uri? publicUrl, Func<ConnectFlows, UpstreamAuthServices, Task<T>> action, CancellationToken ct)
+    {
+        await Storage.InitializeAsync(ct);
+        var masterKey = MasterKey.Load(Storage.DataDirectory, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
+        await using var db = Storage.CreateContext();
+        var vault = await EnvelopeVault.OpenAsync(db, masterKey, TimeProvider.System, ct);
+        using var services = new UpstreamAuthServices(Storage, vault, TimeProvider.System, new UpstreamAuthOptions(), Storage.TouchChangeStamp)
+        {
+            PublicBaseUrl = publicUrl ?? await GatewayAddress.LoadAsync(db, ct),
+        };
+        return await action(new ConnectFlows(services), services);
     }
 
     /// <summary>Runs <paramref name="action"/> with the policy service (policies hold no secrets: no master key needed).</summary>

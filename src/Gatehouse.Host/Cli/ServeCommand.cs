@@ -32,19 +32,21 @@ internal static class ServeCommand
         var metrics = new Option<string>("--metrics") { Description = "on (default) or off: serve Prometheus metrics at GET /metrics (unauthenticated; keep it on loopback or behind your proxy).", DefaultValueFactory = _ => "on" };
         metrics.AcceptOnlyFromAmong("on", "off");
         var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "Export traces over OTLP to this collector (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)." };
+        var refreshMargin = new Option<string>("--token-refresh-margin") { Description = "Refresh upstream OAuth access tokens this long before they expire.", DefaultValueFactory = _ => "60s" };
         var logRetention = new Option<string>("--log-retention") { Description = "How long decision log records are kept.", DefaultValueFactory = _ => "30d" };
 
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
             urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
-            metrics, otlpEndpoint,
+            metrics, otlpEndpoint, refreshMargin,
         };
         serve.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
             if (!DurationParser.TryParse(parse.GetValue(upstreamTimeout), out var timeout, out var problem)
                 || !DurationParser.TryParse(parse.GetValue(sessionLifetime), out var lifetime, out problem)
-                || !DurationParser.TryParse(parse.GetValue(logRetention), out var retention, out problem))
+                || !DurationParser.TryParse(parse.GetValue(logRetention), out var retention, out problem)
+                || !DurationParser.TryParse(parse.GetValue(refreshMargin), out var margin, out problem))
             {
                 cli.Error.WriteLine($"error: {problem}");
                 return 2;
@@ -66,6 +68,7 @@ internal static class ServeCommand
                 DecisionLogEnabled = parse.GetValue(decisionLog) == "on",
                 MetricsEnabled = parse.GetValue(metrics) == "on",
                 OtlpEndpoint = otlpUri,
+                ConfigureUpstreamAuth = o => o.RefreshMargin = margin,
                 ConfigureProxy = o =>
                 {
                     o.PublicUrl = parse.GetValue(publicUrl) is { } url ? new Uri(url) : null;

@@ -9,6 +9,9 @@ using Gatehouse.Storage;
 using Gatehouse.Storage.Configuration;
 using Gatehouse.Storage.Decisions;
 using Gatehouse.Storage.Vault;
+using Gatehouse.Core.Connections;
+using Gatehouse.UpstreamAuth.Connections;
+using Gatehouse.UpstreamAuth.Flows;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
@@ -66,6 +69,16 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IDecisionLog>(sp => settings.DecisionLogEnabled ? sp.GetRequiredService<DecisionLogWriter>() : NullDecisionLog.Instance);
         builder.Services.AddHostedService<DecisionLogService>();
         builder.Services.AddGatehouseProxy(masterKey.DeriveKey("session-tickets/v1"), settings.ConfigureProxy);
+        var upstreamAuthOptions = new UpstreamAuthOptions();
+        settings.ConfigureUpstreamAuth?.Invoke(upstreamAuthOptions);
+        builder.Services.AddSingleton(sp => new UpstreamAuthServices(
+            storage, vault, TimeProvider.System, upstreamAuthOptions, () => { storage.TouchChangeStamp(); snapshots.Reload(); },
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatehouseTelemetry>().RecordTokenRefresh));
+        builder.Services.AddSingleton(sp => new UpstreamTokenBroker(
+            sp.GetRequiredService<UpstreamAuthServices>(), () => snapshots.Current.Revision, sp.GetRequiredService<ILogger<UpstreamTokenBroker>>()));
+        builder.Services.AddSingleton<IUpstreamTokenSource>(sp => sp.GetRequiredService<UpstreamTokenBroker>());
+        builder.Services.AddSingleton(sp => new ConnectFlows(sp.GetRequiredService<UpstreamAuthServices>(), sp.GetRequiredService<UpstreamTokenBroker>().Forget));
+        builder.Services.AddHostedService<GatewayAddressRecorder>();
         AddTelemetry(builder, settings);
         builder.Services.AddOpenApi("admin");
 
@@ -80,6 +93,11 @@ public static class GatehouseApplication
         app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed))
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed));
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
+        app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), async (token, ct) =>
+        {
+            await using var db = storage.CreateContext();
+            return await AdminCredentials.VerifyAsync(db, "Bearer " + token, ct);
+        });
         app.MapGet("/healthz", () => Results.Text("ok"));
         if (settings.MetricsEnabled)
         {

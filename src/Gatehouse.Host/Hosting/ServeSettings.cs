@@ -14,6 +14,9 @@ public sealed record ServeSettings
     /// <summary>Proxy limits and host checks.</summary>
     public Action<ProxyOptions>? ConfigureProxy { get; init; }
 
+    /// <summary>Upstream OAuth tuning (refresh margin, retries); tests shorten the waits.</summary>
+    public Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? ConfigureUpstreamAuth { get; init; }
+
     /// <summary>Extra logging set-up (tests capture every log line to prove no secret is ever written).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 

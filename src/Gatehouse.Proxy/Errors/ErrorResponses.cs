@@ -39,6 +39,11 @@ public static class ErrorResponses
                 writer.WriteString("server", server);
             }
 
+            if (error.ConnectUrl is not null)
+            {
+                writer.WriteString("connectUrl", error.ConnectUrl);
+            }
+
             writer.WriteEndObject();
             writer.WriteEndObject();
             writer.WriteEndObject();

@@ -4,6 +4,7 @@ using System.Net.ServerSentEvents;
 using System.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Gatehouse.Core.Connections;
 using Gatehouse.Core.Errors;
 using Gatehouse.Core.Security;
 using Gatehouse.Core.Servers;
@@ -21,30 +22,122 @@ namespace Gatehouse.Proxy.Forwarding;
 /// <summary>Sends one request upstream with the server's credentials and relays the answer, streaming SSE as it arrives.</summary>
 public sealed class UpstreamForwarder(
     UpstreamClient client, ISecretProtector vault, IOptions<ProxyOptions> options, ILogger<UpstreamForwarder> logger,
-    TimeProvider time, GatehouseTelemetry? telemetry = null)
+    TimeProvider time, GatehouseTelemetry? telemetry = null, IUpstreamTokenSource? tokens = null)
 {
     /// <summary>Sends <paramref name="request"/> (credentials are added here). Returns the response, or the error to report.</summary>
     /// <remarks>
     /// The returned timeout source bounds only the wait for response headers; streams may then run indefinitely.
     /// The time until response headers is recorded as upstream latency, and on <paramref name="exchange"/> when given.
+    /// For an OAuth upstream the token comes from <see cref="IUpstreamTokenSource"/> at this boundary: a 401 is answered by
+    /// one renewal and one retry, a 403 <c>insufficient_scope</c> by a step-up where no person is needed, so an agent in
+    /// the middle of a task never sees an expiry.
     /// </remarks>
     public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
         HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null)
     {
-        try
+        if (server.AuthMode != UpstreamAuthMode.OAuth)
         {
-            foreach (var header in server.Headers)
+            try
             {
-                request.Headers.Remove(header.Name);
-                request.Headers.TryAddWithoutValidation(header.Name, vault.Unprotect(header.ProtectedValue));
+                foreach (var header in server.Headers)
+                {
+                    request.Headers.Remove(header.Name);
+                    request.Headers.TryAddWithoutValidation(header.Name, vault.Unprotect(header.ProtectedValue));
+                }
             }
-        }
-        catch (CryptographicException)
-        {
-            ProxyLog.SecretUnreadable(logger, server.Name);
-            return (null, GatewayErrors.UpstreamSecretUnreadable(server.Name));
+            catch (CryptographicException)
+            {
+                ProxyLog.SecretUnreadable(logger, server.Name);
+                return (null, GatewayErrors.UpstreamSecretUnreadable(server.Name));
+            }
+
+            return await SendOnceAsync(request, server, clientAborted, exchange);
         }
 
+        return await SendWithOAuthAsync(request, server, ConnectionOwner.Shared(server.Id), clientAborted, exchange);
+    }
+
+    private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendWithOAuthAsync(
+        HttpRequestMessage request, ServerDefinition server, ConnectionOwner owner, CancellationToken clientAborted, ProxyExchange? exchange)
+    {
+        if (tokens is null)
+        {
+            return (null, GatewayErrors.UpstreamNotConnected(server.Name, "This Gatehouse process has no token vault configured.", null));
+        }
+
+        var current = await tokens.GetAsync(server, owner, clientAborted);
+        if (current.Token is not { } token)
+        {
+            return (null, current.Error);
+        }
+
+        SetBearer(request, token);
+        var (response, error) = await SendOnceAsync(request, server, clientAborted, exchange);
+        if (response is null)
+        {
+            return (response, error);
+        }
+
+        UpstreamTokenResult? retryWith = null;
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            retryWith = await tokens.RenewAfterRejectionAsync(server, owner, token, clientAborted);
+        }
+        else if (response.StatusCode == HttpStatusCode.Forbidden && InsufficientScopeChallenge(response) is { } challenge)
+        {
+            retryWith = await tokens.StepUpAsync(server, owner, token, challenge, clientAborted);
+        }
+
+        if (retryWith is not { } renewed)
+        {
+            return (response, null);
+        }
+
+        response.Dispose();
+        if (renewed.Token is not { } fresh)
+        {
+            return (null, renewed.Error);
+        }
+
+        // One retry only, with the renewed token: a second rejection is relayed (classified) as it is, never looped on.
+        using var retry = CloneForRetry(request);
+        SetBearer(retry, fresh);
+        return await SendOnceAsync(retry, server, clientAborted, exchange);
+    }
+
+    private static void SetBearer(HttpRequestMessage request, UpstreamToken token)
+    {
+        request.Headers.Remove("Authorization");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token.Value);
+    }
+
+    /// <summary>The Bearer challenge of a 403 when it says <c>insufficient_scope</c> (RFC 6750 §3.1), else null.</summary>
+    private static string? InsufficientScopeChallenge(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("WWW-Authenticate", out var values))
+        {
+            return null;
+        }
+
+        var joined = string.Join(", ", values);
+        return joined.Contains("insufficient_scope", StringComparison.Ordinal) ? joined : null;
+    }
+
+    /// <summary>A copy of a request that was already sent; the buffered body content can be sent again.</summary>
+    private static HttpRequestMessage CloneForRetry(HttpRequestMessage original)
+    {
+        var copy = new HttpRequestMessage(original.Method, original.RequestUri) { Version = original.Version, VersionPolicy = original.VersionPolicy, Content = original.Content };
+        foreach (var (name, values) in original.Headers.NonValidated)
+        {
+            copy.Headers.TryAddWithoutValidation(name, values);
+        }
+
+        return copy;
+    }
+
+    private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendOnceAsync(
+        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange)
+    {
         var timeout = RentTimeoutSource();
         timeout.CancelAfter(options.Value.UpstreamTimeout);
         var clientRegistration = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);

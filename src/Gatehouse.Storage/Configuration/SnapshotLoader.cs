@@ -41,7 +41,13 @@ public static class SnapshotLoader
             Name = record.Name,
             Url = new Uri(record.Url),
             Transport = transport,
-            AuthMode = record.AuthMode == "headers" ? UpstreamAuthMode.Headers : UpstreamAuthMode.None,
+            AuthMode = record.AuthMode switch
+            {
+                "headers" => UpstreamAuthMode.Headers,
+                "oauth" => UpstreamAuthMode.OAuth,
+                _ => UpstreamAuthMode.None,
+            },
+            OAuth = ReadOAuth(record.OAuthJson),
             Headers = ReadHeaders(record.HeadersJson),
             Enabled = record.Enabled,
             PolicyName = record.PolicyName,
@@ -66,6 +72,22 @@ public static class SnapshotLoader
     /// <summary>Reads the sealed headers column.</summary>
     public static IReadOnlyList<UpstreamHeader> ReadHeaders(string json) =>
         JsonSerializer.Deserialize(json, StorageJsonContext.Default.ListStoredHeader)?.Select(h => new UpstreamHeader(h.Name, h.Value)).ToList() ?? [];
+
+    /// <summary>Reads the OAuth settings column (secrets inside stay sealed).</summary>
+    public static UpstreamOAuthSettings? ReadOAuth(string? json) =>
+        string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize(json, StorageJsonContext.Default.UpstreamOAuthSettings);
+
+    /// <summary>Writes the OAuth settings column.</summary>
+    public static string? WriteOAuth(UpstreamOAuthSettings? settings) =>
+        settings is null ? null : JsonSerializer.Serialize(settings, StorageJsonContext.Default.UpstreamOAuthSettings);
+
+    /// <summary>The stored spelling of an auth mode.</summary>
+    public static string AuthModeName(UpstreamAuthMode mode) => mode switch
+    {
+        UpstreamAuthMode.Headers => "headers",
+        UpstreamAuthMode.OAuth => "oauth",
+        _ => "none",
+    };
 
     /// <summary>Writes the sealed headers column.</summary>
     public static string WriteHeaders(IEnumerable<UpstreamHeader> headers) =>

@@ -19,6 +19,9 @@ public sealed class ServerRecord
 
     /// <summary>The policy applied to this server's requests (by name), if any.</summary>
     public string? PolicyName { get; set; }
+
+    /// <summary>JSON of the OAuth settings (secrets inside sealed by the vault) when the auth mode is <c>oauth</c>.</summary>
+    public string? OAuthJson { get; set; }
 }
 
 /// <summary>A grant; the token itself is never stored, only its SHA-256.</summary>
@@ -129,4 +132,106 @@ public sealed class DecisionLogRecord
     public double LatencyMs { get; set; }
     public string? ErrorCode { get; set; }
     public string? Message { get; set; }
+}
+
+/// <summary>A client registration Gatehouse made at an upstream authorization server (CIMD or dynamic), keyed by issuer.</summary>
+public sealed class OAuthClientRecord
+{
+    public Guid Id { get; set; }
+    public required string Issuer { get; set; }
+
+    /// <summary>The redirect URI registered; a changed public URL needs a new registration.</summary>
+    public required string RedirectUri { get; set; }
+    public required string ClientId { get; set; }
+    public string? ClientSecretSealed { get; set; }
+    public required string AuthMethod { get; set; }
+
+    /// <summary><c>cimd</c> or <c>dcr</c>.</summary>
+    public required string Source { get; set; }
+    public string? RegistrationAccessTokenSealed { get; set; }
+    public DateTimeOffset? ClientSecretExpiresAt { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>Stored upstream OAuth tokens for one (server, owner), with their status; tokens sealed by the vault.</summary>
+public sealed class UpstreamConnectionRecord
+{
+    public Guid Id { get; set; }
+    public Guid ServerId { get; set; }
+    public required string OwnerKind { get; set; }
+    public required string OwnerId { get; set; }
+    public required string Status { get; set; }
+    public string? Issuer { get; set; }
+
+    /// <summary>The authorization server's metadata as discovered at connect time (endpoints for refresh and revocation).</summary>
+    public string? AuthorizationServerJson { get; set; }
+    public string? ClientId { get; set; }
+
+    /// <summary><c>pre-registered</c>, <c>cimd</c> or <c>dcr</c>.</summary>
+    public string? ClientSource { get; set; }
+    public string? GrantType { get; set; }
+    public string? Resource { get; set; }
+
+    /// <summary>Scopes the authorization server granted (space-separated).</summary>
+    public string? Scopes { get; set; }
+
+    /// <summary>Scopes the next authorization must request: what was asked plus any step-up challenge.</summary>
+    public string? RequestedScopes { get; set; }
+    public string? AccessTokenSealed { get; set; }
+    public DateTimeOffset? AccessTokenExpiresAt { get; set; }
+    public string? RefreshTokenSealed { get; set; }
+    public DateTimeOffset? RefreshTokenExpiresAt { get; set; }
+    public DateTimeOffset? ConnectedAt { get; set; }
+    public string? ConnectedBy { get; set; }
+    public DateTimeOffset? LastRefreshAt { get; set; }
+    public string? LastError { get; set; }
+
+    /// <summary>Token generations the upstream refused for lack of scopes they already carried; bounded.</summary>
+    public int StepUpAttempts { get; set; }
+
+    /// <summary>The <see cref="Version"/> last counted in <see cref="StepUpAttempts"/>, so each token generation counts once.</summary>
+    public long StepUpVersion { get; set; }
+
+    /// <summary>Grows on every token change, so a replica can tell whether someone else refreshed meanwhile.</summary>
+    public long Version { get; set; }
+
+    /// <summary>The replica refreshing right now (a lease, so one refresh runs at a time across replicas).</summary>
+    public string? RefreshLeaseHolder { get; set; }
+    public DateTimeOffset? RefreshLeaseUntil { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>An authorization started by <c>server connect</c> (or a connect page) and not yet completed; single use, short-lived.</summary>
+public sealed class OAuthPendingFlowRecord
+{
+    /// <summary>SHA-256 (hex) of the flow token in the connect URL Gatehouse prints.</summary>
+    public required string Id { get; set; }
+
+    /// <summary>SHA-256 (hex) of the <c>state</c> sent to the authorization server.</summary>
+    public required string StateHash { get; set; }
+    public Guid ServerId { get; set; }
+    public required string OwnerKind { get; set; }
+    public required string OwnerId { get; set; }
+    public required string Issuer { get; set; }
+    public required string AuthorizationServerJson { get; set; }
+    public required string ClientId { get; set; }
+    public required string ClientSource { get; set; }
+    public required string RedirectUri { get; set; }
+    public string? Resource { get; set; }
+    public string? Scopes { get; set; }
+    public required string CodeVerifierSealed { get; set; }
+    public required string AuthorizationUrlSealed { get; set; }
+    public string? InitiatedBy { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? ConsumedAt { get; set; }
+    public string? Outcome { get; set; }
+}
+
+/// <summary>A gateway-wide setting shared by every process on the database (for example the public URL the CLI prints).</summary>
+public sealed class GatewaySettingRecord
+{
+    public required string Key { get; set; }
+    public required string Value { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -28,12 +28,14 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<GatewayHarness> StartAsync(Action<ProxyOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
+    public static async Task<GatewayHarness> StartAsync(
+        Action<ProxyOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
+        Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? upstreamAuth = null, string? dataDirectory = null, string urls = "http://127.0.0.1:0")
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
+        dataDirectory ??= Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var app = await GatehouseApplication.BuildAsync(new ServeSettings
         {
-            DataDirectory = dataDirectory, Urls = "http://127.0.0.1:0", ConfigureProxy = configure, ConfigureLogging = logging,
+            DataDirectory = dataDirectory, Urls = urls, ConfigureProxy = configure, ConfigureLogging = logging, ConfigureUpstreamAuth = upstreamAuth,
         });
         await app.StartAsync();
         var address = GatehouseApplication.ListeningAddresses(app).Single();

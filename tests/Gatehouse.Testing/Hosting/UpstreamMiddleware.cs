@@ -95,7 +95,8 @@ internal static class UpstreamMiddleware
     private static bool IsLocalHostName(string? host) =>
         host is not null && LocalHostNames.Contains(host, StringComparer.OrdinalIgnoreCase);
 
-    private static async Task WriteJsonRpcErrorAsync(HttpContext context, int statusCode, string message)
+    /// <summary>Writes a JSON-RPC error envelope with a null id and the given HTTP status.</summary>
+    public static async Task WriteJsonRpcErrorAsync(HttpContext context, int statusCode, string message)
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json";

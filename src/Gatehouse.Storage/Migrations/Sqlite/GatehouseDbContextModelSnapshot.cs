@@ -203,6 +203,24 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.ToTable("decisions", (string)null);
                 });
 
+            modelBuilder.Entity("Gatehouse.Storage.Entities.GatewaySettingRecord", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("gateway_settings", (string)null);
+                });
+
             modelBuilder.Entity("Gatehouse.Storage.Entities.GrantRecord", b =>
                 {
                     b.Property<Guid>("Id")
@@ -261,6 +279,141 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.HasKey("GrantId", "ServerName");
 
                     b.ToTable("grant_servers", (string)null);
+                });
+
+            modelBuilder.Entity("Gatehouse.Storage.Entities.OAuthClientRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AuthMethod")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ClientSecretExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ClientSecretSealed")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Issuer")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RedirectUri")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RegistrationAccessTokenSealed")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Issuer", "RedirectUri")
+                        .IsUnique();
+
+                    b.ToTable("oauth_clients", (string)null);
+                });
+
+            modelBuilder.Entity("Gatehouse.Storage.Entities.OAuthPendingFlowRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AuthorizationServerJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AuthorizationUrlSealed")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientSource")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CodeVerifierSealed")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ConsumedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("InitiatedBy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Issuer")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Outcome")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerKind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RedirectUri")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Resource")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Scopes")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ServerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StateHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("ServerId");
+
+                    b.HasIndex("StateHash")
+                        .IsUnique();
+
+                    b.ToTable("oauth_pending_flows", (string)null);
                 });
 
             modelBuilder.Entity("Gatehouse.Storage.Entities.PolicyRecord", b =>
@@ -346,6 +499,9 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                         .HasMaxLength(63)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OAuthJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("PolicyName")
                         .HasMaxLength(63)
                         .HasColumnType("TEXT");
@@ -371,6 +527,107 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.ToTable("servers", (string)null);
                 });
 
+            modelBuilder.Entity("Gatehouse.Storage.Entities.UpstreamConnectionRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("AccessTokenExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AccessTokenSealed")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AuthorizationServerJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientSource")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ConnectedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ConnectedBy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GrantType")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Issuer")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LastRefreshAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("OwnerId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerKind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RefreshLeaseHolder")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RefreshLeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("RefreshTokenExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RefreshTokenSealed")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestedScopes")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Resource")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Scopes")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ServerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("StepUpAttempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("StepUpVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ServerId", "OwnerKind", "OwnerId")
+                        .IsUnique();
+
+                    b.ToTable("upstream_connections", (string)null);
+                });
+
             modelBuilder.Entity("Gatehouse.Storage.Entities.GrantServerRecord", b =>
                 {
                     b.HasOne("Gatehouse.Storage.Entities.GrantRecord", null)
@@ -380,11 +637,29 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Gatehouse.Storage.Entities.OAuthPendingFlowRecord", b =>
+                {
+                    b.HasOne("Gatehouse.Storage.Entities.ServerRecord", null)
+                        .WithMany()
+                        .HasForeignKey("ServerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Gatehouse.Storage.Entities.PolicyVersionRecord", b =>
                 {
                     b.HasOne("Gatehouse.Storage.Entities.PolicyRecord", null)
                         .WithMany()
                         .HasForeignKey("PolicyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Gatehouse.Storage.Entities.UpstreamConnectionRecord", b =>
+                {
+                    b.HasOne("Gatehouse.Storage.Entities.ServerRecord", null)
+                        .WithMany()
+                        .HasForeignKey("ServerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

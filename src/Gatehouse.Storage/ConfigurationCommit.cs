@@ -1,11 +1,10 @@
-using Gatehouse.Storage;
 using Gatehouse.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
 
-namespace Gatehouse.Admin.Administration;
+namespace Gatehouse.Storage;
 
 /// <summary>How every configuration change is saved: revision bump, audit event and signal, together.</summary>
-internal static class ConfigurationCommit
+public static class ConfigurationCommit
 {
     /// <summary>
     /// Bumps the configuration revision and writes the audit event in the same transaction as the pending change, then
