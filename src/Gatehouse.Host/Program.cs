@@ -34,7 +34,8 @@ public static class Program
         var parsed = root.Parse(args);
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+            // Without the default handler, exceptions reach the catch below instead of being printed with a stack trace.
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (InvalidOperationException ex)
         {

@@ -91,7 +91,8 @@ public static class GatehouseApplication
         }
 
         app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed))
-            .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed));
+            .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed))
+            .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>());
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
         app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), async (token, ct) =>
         {

@@ -13,6 +13,7 @@ namespace Gatehouse.Proxy.Tests.Infrastructure;
 public sealed class GatewayHarness : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _keepData;
 
     private GatewayHarness(WebApplication app, string dataDirectory, Uri baseUri)
     {
@@ -30,7 +31,8 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public static async Task<GatewayHarness> StartAsync(
         Action<ProxyOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
-        Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? upstreamAuth = null, string? dataDirectory = null, string urls = "http://127.0.0.1:0")
+        Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? upstreamAuth = null, string? dataDirectory = null, string urls = "http://127.0.0.1:0",
+        bool keepData = false)
     {
         dataDirectory ??= Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var app = await GatehouseApplication.BuildAsync(new ServeSettings
@@ -39,7 +41,7 @@ public sealed class GatewayHarness : IAsyncDisposable
         });
         await app.StartAsync();
         var address = GatehouseApplication.ListeningAddresses(app).Single();
-        return new GatewayHarness(app, dataDirectory, new Uri(address.TrimEnd('/') + "/"));
+        return new GatewayHarness(app, dataDirectory, new Uri(address.TrimEnd('/') + "/")) { _keepData = keepData };
     }
 
     public Uri McpUri(string server) => new(BaseUri, $"mcp/{server}");
@@ -138,6 +140,11 @@ public sealed class GatewayHarness : IAsyncDisposable
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_keepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

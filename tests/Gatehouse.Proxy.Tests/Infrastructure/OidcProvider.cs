@@ -67,6 +67,9 @@ public sealed class OidcProvider : IAsyncDisposable
     /// <summary>Revokes every grant and token issued so far, so the next refresh gets <c>invalid_grant</c>.</summary>
     public async Task RevokeAllAsync() => (await _http.PostAsync("/_test/revoke-all", null)).EnsureSuccessStatusCode();
 
+    /// <summary>Forgets every dynamically registered client (their next token request gets <c>invalid_client</c>).</summary>
+    public async Task ForgetClientsAsync() => (await _http.PostAsync("/_test/forget-clients", null)).EnsureSuccessStatusCode();
+
     /// <summary>Makes the next <paramref name="count"/> token requests fail with <paramref name="status"/>.</summary>
     public async Task FailTokenEndpointAsync(int count, int status = 503) =>
         (await _http.PostAsync($"/_test/fail-token-endpoint?count={count}&status={status}", null)).EnsureSuccessStatusCode();

@@ -4,6 +4,9 @@ using Gatehouse.Proxy.Tests.Infrastructure;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Vault;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy.Tests.UpstreamOAuth;
@@ -298,6 +301,109 @@ public sealed class UpstreamOAuthTests
         using var replay = await browser.GetAsync(next);
         Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
         Assert.Contains("already used", await replay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_authorization_server_that_forgot_the_registration_causes_needs_reauth_and_one_new_registration()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 4, upstreamAuth: o => o.RefreshMargin = TimeSpan.FromSeconds(1));
+        await world.ConnectAsync();
+        Assert.Equal(1, await world.Provider.StatAsync("registrations"));
+        var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
+        await world.Provider.ForgetClientsAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4.2));
+
+        using var refused = await world.RawWhoAmIAsync(token);
+        Assert.Equal("GH1702", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
+        var connection = await world.ConnectionAsync();
+        Assert.Equal("needs_reauth", connection.GetProperty("status").GetString());
+        Assert.Contains("invalid_client", connection.GetProperty("lastError").GetString()!, StringComparison.Ordinal);
+
+        var (status, _) = await world.ConnectAsync();
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, await world.Provider.StatAsync("registrations"));
+        using var repaired = await world.RawWhoAmIAsync(token);
+        Assert.True((await GatewayHarness.ReadJsonRpcAsync(repaired)).TryGetProperty("result", out _));
+    }
+
+    [Fact]
+    public async Task The_admin_api_starts_a_connection_and_disconnects_it()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync();
+        var (_, tokenJson, _) = await world.Gateway.CliAsync("admin", "reset-token", "--json");
+        var adminToken = System.Text.Json.JsonDocument.Parse(tokenJson).RootElement.GetProperty("token").GetString()!;
+        world.Gateway.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
+
+        using var started = await world.Gateway.Http.PostAsync($"admin/api/servers/{OAuthUpstreamFixture.Server}/connect", null);
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var connectUrl = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("connectUrl").GetString()!;
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true });
+        using (var page = await browser.GetAsync(new Uri(connectUrl)))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+
+        using var servers = await world.Gateway.Http.GetAsync("admin/api/servers");
+        Assert.Contains("\"connected\"", await servers.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var disconnected = await world.Gateway.Http.PostAsync($"admin/api/servers/{OAuthUpstreamFixture.Server}/disconnect", null);
+        Assert.Equal(HttpStatusCode.OK, disconnected.StatusCode);
+        Assert.Equal("revoked", (await world.ConnectionAsync()).GetProperty("status").GetString());
+
+        using var unknown = await world.Gateway.Http.PostAsync("admin/api/servers/nope/connect", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_pending_authorization_survives_a_gateway_restart()
+    {
+        var provider = await OidcProvider.StartAsync();
+        await using var _ = provider;
+        await using var upstream = await Gatehouse.Testing.TestUpstream.StartAsync(
+            Gatehouse.Testing.UpstreamMode.OAuthProtected, new Gatehouse.Testing.TestUpstreamOptions { OAuth = new Gatehouse.Testing.UpstreamOAuthOptions { Issuer = provider.Issuer } });
+        var data = Directory.CreateTempSubdirectory("gatehouse-restart-").FullName;
+        string connectUrl;
+        string port;
+        await using (var first = await GatewayHarness.StartAsync(dataDirectory: data, keepData: true))
+        {
+            port = first.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(0, (await first.CliAsync("server", "add", "protected", "--url", upstream.McpUri.ToString(), "--auth", "oauth", "--allow-loopback-auth")).ExitCode);
+            var (code, output, error) = await first.CliAsync("server", "connect", "protected", "--json");
+            Assert.True(code == 0, error);
+            connectUrl = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("connectUrl").GetString()!;
+        }
+
+        // A new process on the same database (and address) completes the flow the first one started.
+        await using var second = await GatewayHarness.StartAsync(dataDirectory: data, urls: $"http://127.0.0.1:{port}");
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true });
+        using var page = await browser.GetAsync(new Uri(connectUrl));
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var (_, show, _) = await second.CliAsync("server", "show", "protected", "--json");
+        Assert.Equal("connected", System.Text.Json.JsonDocument.Parse(show).RootElement.GetProperty("connection").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Discovery_refuses_metadata_on_a_link_local_address_with_a_clear_error()
+    {
+        // A real upstream whose challenge points its metadata at the cloud metadata address.
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.Run(context =>
+        {
+            context.Response.StatusCode = 401;
+            context.Response.Headers.WWWAuthenticate = "Bearer resource_metadata=\"http://169.254.169.254/latest/meta-data/\"";
+            return Task.CompletedTask;
+        });
+        await app.StartAsync();
+        var url = Gatehouse.Host.Hosting.GatehouseApplication.ListeningAddresses(app).Single() + "/mcp";
+
+        await using var gateway = await GatewayHarness.StartAsync();
+        Assert.Equal(0, (await gateway.CliAsync("server", "add", "trap", "--url", url, "--auth", "oauth", "--allow-loopback-auth")).ExitCode);
+        var (code, _, error) = await gateway.CliAsync("server", "connect", "trap");
+        Assert.Equal(1, code);
+        Assert.Contains("169.254.169.254", error, StringComparison.Ordinal);
+        Assert.Contains("link-local", error, StringComparison.OrdinalIgnoreCase);
     }
 
     private const System.Text.Json.JsonValueKind JsonValueKindNull = System.Text.Json.JsonValueKind.Null;

@@ -11,7 +11,7 @@
 // SIGTERM/SIGINT or until stdin closes (when stdin is a pipe), so it dies with the test that started it.
 //
 // Test control endpoints (plain JSON, same server): GET /_test/stats, POST /_test/reset-stats,
-// POST /_test/revoke-all, POST /_test/fail-token-endpoint?count=N&status=503. See README.md beside this file.
+// POST /_test/revoke-all, POST /_test/forget-clients, POST /_test/fail-token-endpoint?count=N&status=503. See README.md beside this file.
 //
 // Counting: tokenRequests is every POST /token (injected failures included); the grant counters come from
 // oidc-provider's grant.success event, failedRefreshes from grant.error with grant_type=refresh_token,
@@ -235,6 +235,13 @@ async function main() {
         // Sessions go too, so the next authorization starts with a fresh login and a fresh grant.
         const removed = store.destroyAll([...REVOCABLE_MODELS, 'Session']);
         sendJson(res, 200, { revoked: removed });
+        return;
+      }
+      case 'POST /_test/forget-clients': {
+        // The server "loses" every dynamic registration (and what was issued to them): the next token request of
+        // such a client gets invalid_client, which is how a gateway learns it must register again.
+        const removed = store.destroyAll(['Client', ...REVOCABLE_MODELS, 'Session']);
+        sendJson(res, 200, { forgotten: removed });
         return;
       }
       case 'POST /_test/fail-token-endpoint': {
