@@ -4,25 +4,14 @@
 #   src/Gatehouse.Host/bin/Debug/net10.0/gatehouse.dll and
 #   tests/Gatehouse.Testing/bin/Debug/net10.0/Gatehouse.Testing.dll exist
 # (or GATEHOUSE_DLL / FIXTURE_DLL point at them).
-# Runs `npm test` (TypeScript SDK client tests) and `npm run conformance` (MCP conformance suite,
-# direct vs through Gatehouse); exits non-zero if either fails.
+# Runs `npm test` (TypeScript SDK client tests), `npm run conformance` (MCP conformance suite,
+# direct vs through Gatehouse) and `npm run conformance:client` (the suite's client-mode auth scenarios,
+# Gatehouse as the OAuth client); exits non-zero if any fails.
 set -uo pipefail
 
 cd "$(dirname "$0")"
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "run.sh: npm not found on PATH (Node.js >= 18 with npm is required to bootstrap; Node 22 is installed from npm)" >&2
-  exit 2
-fi
-
-# (Re)install when node_modules is missing or was installed from a different package-lock.json.
-lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
-stamp="node_modules/.e2e-lock-sha256"
-if [[ ! -d node_modules || ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
-  echo "run.sh: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error || { echo "run.sh: npm ci failed" >&2; exit 2; }
-  echo "$lock_hash" > "$stamp"
-fi
+./install.sh || exit 2
 
 status=0
 
@@ -36,5 +25,11 @@ npm run --silent conformance
 conf_rc=$?
 [[ $conf_rc -ne 0 ]] && status=1
 
-echo "run.sh: npm test exit code ${test_rc}, conformance exit code ${conf_rc} (report: tests/e2e/out/conformance.md)" >&2
+echo "run.sh: npm run conformance:client" >&2
+npm run --silent conformance:client
+client_rc=$?
+[[ $client_rc -ne 0 ]] && status=1
+
+echo "run.sh: npm test exit code ${test_rc}, conformance exit code ${conf_rc}, conformance:client exit code ${client_rc}" \
+  "(reports: tests/e2e/out/conformance.md, tests/e2e/out/conformance-client.md)" >&2
 exit $status

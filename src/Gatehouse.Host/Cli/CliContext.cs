@@ -47,6 +47,7 @@ internal sealed class CliContext(string dataDirectory, bool json, TextWriter out
         using var services = new UpstreamAuthServices(Storage, vault, TimeProvider.System, new UpstreamAuthOptions(), Storage.TouchChangeStamp)
         {
             PublicBaseUrl = publicUrl ?? await GatewayAddress.LoadAsync(db, ct),
+            ClientMetadataUrl = await GatewayAddress.LoadClientMetadataUrlAsync(db, ct),
         };
         return await action(new ConnectFlows(services), services);
     }

@@ -21,6 +21,18 @@ internal static class ServeCommand
                 result.AddError($"--public-url '{value}' must be an absolute http:// or https:// URL, e.g. https://gatehouse.example.com");
             }
         });
+        var clientMetadataUrl = new Option<string?>("--client-metadata-url")
+        {
+            Description = "Where Gatehouse's OAuth client metadata document (the JSON at /oauth/client-metadata.json) is published, when that is not under the public URL; an HTTPS URL. It becomes Gatehouse's client id at authorization servers that accept Client ID Metadata Documents.",
+        };
+        clientMetadataUrl.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string?>();
+            if (value is not null && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != "https" || uri.AbsolutePath.Length <= 1))
+            {
+                result.AddError($"--client-metadata-url '{value}' must be an https:// URL with a path (the Client ID Metadata Document specification requires both).");
+            }
+        });
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Extra Host names accepted (DNS rebinding protection). Repeatable." };
         var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Extra browser origins accepted. Repeatable." };
         var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted.", DefaultValueFactory = _ => 4 * 1024 * 1024 };
@@ -38,7 +50,7 @@ internal static class ServeCommand
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
             urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
-            metrics, otlpEndpoint, refreshMargin,
+            metrics, otlpEndpoint, refreshMargin, clientMetadataUrl,
         };
         serve.SetAction(async (parse, ct) =>
         {
@@ -69,6 +81,7 @@ internal static class ServeCommand
                 MetricsEnabled = parse.GetValue(metrics) == "on",
                 OtlpEndpoint = otlpUri,
                 ConfigureUpstreamAuth = o => o.RefreshMargin = margin,
+                ClientMetadataUrl = parse.GetValue(clientMetadataUrl) is { } cimd ? new Uri(cimd) : null,
                 ConfigureProxy = o =>
                 {
                     o.PublicUrl = parse.GetValue(publicUrl) is { } url ? new Uri(url) : null;

@@ -12,7 +12,8 @@ namespace Gatehouse.Host.Hosting;
 /// OAuth client: redirect URIs and connect links printed by the CLI, another process, must reach this gateway.
 /// </summary>
 internal sealed class GatewayAddressRecorder(
-    IServer server, IOptions<ProxyOptions> proxy, UpstreamAuthServices upstreamAuth, GatehouseStorage storage, TimeProvider time) : IHostedLifecycleService
+    IServer server, IOptions<ProxyOptions> proxy, UpstreamAuthServices upstreamAuth, GatehouseStorage storage, TimeProvider time, ServeSettings settings)
+    : IHostedLifecycleService
 {
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
@@ -23,8 +24,9 @@ internal sealed class GatewayAddressRecorder(
         }
 
         upstreamAuth.PublicBaseUrl = url;
+        upstreamAuth.ClientMetadataUrl = settings.ClientMetadataUrl;
         await using var db = storage.CreateContext();
-        await GatewayAddress.SaveAsync(db, url, time.GetUtcNow(), cancellationToken);
+        await GatewayAddress.SaveAsync(db, url, settings.ClientMetadataUrl, time.GetUtcNow(), cancellationToken);
     }
 
     private Uri? ListeningUrl()

@@ -14,6 +14,9 @@ public sealed record ServeSettings
     /// <summary>Proxy limits and host checks.</summary>
     public Action<ProxyOptions>? ConfigureProxy { get; init; }
 
+    /// <summary>Where Gatehouse's client metadata document is published, when not under the public URL (<c>--client-metadata-url</c>).</summary>
+    public Uri? ClientMetadataUrl { get; init; }
+
     /// <summary>Upstream OAuth tuning (refresh margin, retries); tests shorten the waits.</summary>
     public Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? ConfigureUpstreamAuth { get; init; }
 

@@ -54,6 +54,12 @@ public sealed class UpstreamAuthServices : IDisposable
     /// <summary>Gatehouse's public base URL (set by <c>serve</c> once it listens; loaded from the database by the CLI).</summary>
     public Uri? PublicBaseUrl { get; set; }
 
+    /// <summary>
+    /// Where Gatehouse's Client ID Metadata Document is published when not under <see cref="PublicBaseUrl"/> (an HTTPS
+    /// front or static host serving the same document); it is then Gatehouse's client id at CIMD-capable servers.
+    /// </summary>
+    public Uri? ClientMetadataUrl { get; set; }
+
     /// <summary>An absolute URL where an admin reconnects <paramref name="server"/> (the page asks for the admin token).</summary>
     public string? AdminConnectUrl(string server) =>
         PublicBaseUrl is { } baseUrl ? $"{GatewayAddress.Normalize(baseUrl)}{GatewayAddress.ConnectPath}/server/{Uri.EscapeDataString(server)}" : null;

@@ -120,7 +120,7 @@ public static class ConnectEndpoints
             var baseUrl = services.PublicBaseUrl ?? new Uri($"{context.Request.Scheme}://{context.Request.Host}");
             var document = new Dictionary<string, object>
             {
-                ["client_id"] = GatewayAddress.ClientMetadataUrl(baseUrl).ToString(),
+                ["client_id"] = (services.ClientMetadataUrl ?? GatewayAddress.ClientMetadataUrl(baseUrl)).ToString(),
                 ["client_name"] = services.Options.ClientName,
                 ["redirect_uris"] = new[] { GatewayAddress.RedirectUri(baseUrl).ToString() },
                 ["grant_types"] = new[] { "authorization_code", "refresh_token" },

@@ -83,7 +83,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         var requested = scopes
             ?? (existing?.RequestedScopes is { } pending ? ScopeSet.Union(pending, discovery.SelectScopes(settings.Scopes)) : discovery.SelectScopes(settings.Scopes));
         var redirectUri = GatewayAddress.RedirectUri(baseUrl);
-        var cimdUrl = UsableClientMetadataUrl(baseUrl, settings);
+        var cimdUrl = services.ClientMetadataUrl ?? UsableClientMetadataUrl(baseUrl, settings);
         var client = await ResolveClientAsync(server, discovery.AuthorizationServer, discovery.Issuer, redirectUri, cimdUrl, forceNewRegistration, ct);
 
         var (verifier, challenge) = Pkce.CreateS256();

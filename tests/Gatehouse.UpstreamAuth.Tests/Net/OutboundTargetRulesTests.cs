@@ -39,6 +39,8 @@ public sealed class OutboundTargetRulesTests
     [InlineData("https://LOCALHOST/x", OutboundUrlRefusal.Loopback)]
     [InlineData("https://auth.localhost/x", OutboundUrlRefusal.Loopback)]
     [InlineData("https://[::ffff:127.0.0.1]/x", OutboundUrlRefusal.Loopback)]
+    [InlineData("https://2130706433/x", OutboundUrlRefusal.Loopback)]
+    [InlineData("https://0x7f.1/x", OutboundUrlRefusal.Loopback)]
     public void EnsureAllowed_Loopback_IsRefusedUnlessAllowed(string url, OutboundUrlRefusal reason)
     {
         var ex = Assert.Throws<OutboundUrlRefusedException>(() => OutboundTargetRules.EnsureAllowed(new Uri(url), OutboundUrlPolicy.PublicOnly));
