@@ -69,6 +69,13 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
             return UpstreamTokenResult.Fail(StatusError(server, row is null ? null : ToCached(row)));
         }
 
+        if (row.Version != rejected.Version && Fresh(row))
+        {
+            // The refused token is already stale (someone re-authorized or refreshed meanwhile): retry with the current one
+            // rather than counting the refusal against it.
+            return Remember(server, owner, row);
+        }
+
         var wanted = ScopeSet.Union(row.Scopes, row.RequestedScopes, challenged) ?? "";
         LogStepUp(logger, server.Name, challenged ?? "(none)");
 
@@ -158,10 +165,16 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
         }
         finally
         {
-            // Only this refresh's entry is removed (compared by value), never a newer one started meanwhile.
+            // Only this refresh's entry is removed (compared by value), never a newer one started meanwhile. A caller that
+            // gave up first leaves the removal to the refresh's end: a finished refresh must not answer a later caller.
+            var entry = new KeyValuePair<(Guid, ConnectionOwner), Lazy<Task<UpstreamTokenResult>>>(key, lazy);
             if (lazy.Value.IsCompleted)
             {
-                _inFlight.TryRemove(new KeyValuePair<(Guid, ConnectionOwner), Lazy<Task<UpstreamTokenResult>>>(key, lazy));
+                _inFlight.TryRemove(entry);
+            }
+            else
+            {
+                _ = lazy.Value.ContinueWith(_ => _inFlight.TryRemove(entry), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
     }
@@ -338,9 +351,17 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
             await Task.Delay(TimeSpan.FromMilliseconds(100), services.Time, ct);
             await using var db = services.Storage.CreateContext();
             var row = await FindAsync(db, server.Id, owner, ct);
-            if (row is null || row.Version != version || row.RefreshLeaseHolder is null)
+            if (row is null || row.Version != version)
             {
                 return Remember(server, owner, row);
+            }
+
+            if (row.RefreshLeaseHolder is null)
+            {
+                // The other replica gave up without a new token (its authorization server was unavailable).
+                return Fresh(row)
+                    ? Remember(server, owner, row)
+                    : UpstreamTokenResult.Fail(GatewayErrors.UpstreamAuthorizationUnavailable(server.Name, "another Gatehouse replica's refresh failed: " + (row.LastError ?? "no detail")));
             }
         }
 
