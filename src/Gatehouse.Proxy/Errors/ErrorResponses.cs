@@ -15,7 +15,7 @@ public static class ErrorResponses
     public static byte[] Body(GatewayError error, string? rawId, string? server)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("jsonrpc", "2.0");

@@ -63,6 +63,11 @@ public sealed class UpstreamOAuthTests
         var connection = await world.ConnectionAsync();
         Assert.Equal("connected", connection.GetProperty("status").GetString());
         Assert.NotEqual(JsonValueKindNull, connection.GetProperty("lastRefreshAt").ValueKind);
+
+        // Refreshes are counted for operators (Prometheus at /metrics), by server and outcome.
+        var metrics = await world.Gateway.Http.GetStringAsync("metrics");
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("gatehouse_upstream_token_refreshes", StringComparison.Ordinal)
+            && line.Contains("outcome=\"success\"", StringComparison.Ordinal) && line.Contains("server=\"protected\"", StringComparison.Ordinal));
     }
 
     [Fact]
