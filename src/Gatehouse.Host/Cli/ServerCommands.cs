@@ -170,9 +170,10 @@ internal static class ServerCommands
         var open = new Option<bool>("--open") { Description = "Open the connect link in the browser ($BROWSER or xdg-open)." };
         var connectScopes = new Option<string>("--scopes") { Description = "Scopes to request this time, space-separated (overrides the server's and any pending step-up)." };
         var publicUrl = new Option<string>("--public-url") { Description = "Gatehouse's public URL (default: the one the running gateway recorded)." };
+        var wait = new Option<bool>("--wait") { Description = "Wait until the link has been used (or expired) and report the result; exit 1 unless connected." };
         var connect = new Command("connect", "Connect an OAuth server once: prints a Gatehouse link to open in a browser (client_credentials servers connect at once).")
         {
-            connectName, open, connectScopes, publicUrl,
+            connectName, open, connectScopes, publicUrl, wait,
         };
         connect.SetAction(async (parse, ct) =>
         {
@@ -229,7 +230,20 @@ internal static class ServerCommands
                         OpenBrowser(start.ConnectUrl, cli);
                     }
 
-                    return 0;
+                    if (!parse.GetValue(wait))
+                    {
+                        return 0;
+                    }
+
+                    var outcome = await flows.WaitAsync(start.ConnectUrl, TimeSpan.FromSeconds(1), ct);
+                    if (outcome == "connected")
+                    {
+                        cli.Error.WriteLine($"Connected '{serverName}'.");
+                        return 0;
+                    }
+
+                    cli.Error.WriteLine(outcome is null ? "error: The link expired without being used. Run the command again." : $"error: {outcome}");
+                    return 1;
                 }
                 catch (ConnectException ex)
                 {

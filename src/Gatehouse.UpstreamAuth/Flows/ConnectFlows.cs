@@ -119,6 +119,33 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         return new ConnectStart(GatewayAddress.FlowUrl(baseUrl, flowToken), authorizationUrl, expiresAt, discovery.Issuer, requested, client.Source);
     }
 
+    /// <summary>
+    /// Waits until the flow behind <paramref name="connectUrl"/> is completed (in any gateway process) or expires;
+    /// returns its outcome (<c>connected</c> or the failure message), or null when it expired unused.
+    /// </summary>
+    public async Task<string?> WaitAsync(Uri connectUrl, TimeSpan pollInterval, CancellationToken ct)
+    {
+        var id = Hash(connectUrl.Segments[^1]);
+        while (true)
+        {
+            await using (var db = services.Storage.CreateContext())
+            {
+                var flow = await db.OAuthPendingFlows.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id, ct);
+                if (flow is null || (flow.ConsumedAt is null && flow.ExpiresAt <= services.Time.GetUtcNow()))
+                {
+                    return null;
+                }
+
+                if (flow.ConsumedAt is not null && flow.Outcome is not null)
+                {
+                    return flow.Outcome;
+                }
+            }
+
+            await Task.Delay(pollInterval, services.Time, ct);
+        }
+    }
+
     /// <summary>Where Gatehouse's connect link sends the browser: the authorization page, while the flow is pending.</summary>
     public async Task<Uri?> AuthorizationUrlAsync(string flowToken, CancellationToken ct)
     {

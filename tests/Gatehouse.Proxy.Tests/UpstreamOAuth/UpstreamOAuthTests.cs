@@ -360,6 +360,44 @@ public sealed class UpstreamOAuthTests
     }
 
     [Fact]
+    public async Task Connect_with_wait_reports_the_outcome_once_the_link_was_used()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync();
+        var output = new LineSignalingWriter("connectUrl");
+        var error = new StringWriter();
+        var command = Gatehouse.Host.Program.Run(["--data", world.Gateway.DataDirectory, "server", "connect", OAuthUpstreamFixture.Server, "--json", "--wait"], output, error);
+        var json = await output.Signaled.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(command.IsCompleted);
+
+        var connectUrl = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("connectUrl").GetString()!;
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true });
+        using (var page = await browser.GetAsync(new Uri(connectUrl)))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+
+        Assert.Equal(0, await command.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Connected 'protected'", error.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A writer that completes <see cref="Signaled"/> with the first line containing a marker.</summary>
+    private sealed class LineSignalingWriter(string marker) : StringWriter
+    {
+        private readonly TaskCompletionSource<string> _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<string> Signaled => _signal.Task;
+
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value is not null && value.Contains(marker, StringComparison.Ordinal))
+            {
+                _signal.TrySetResult(value);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_pending_authorization_survives_a_gateway_restart()
     {
         var provider = await OidcProvider.StartAsync();
