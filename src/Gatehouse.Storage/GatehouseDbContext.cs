@@ -50,9 +50,35 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
     /// <summary>Gateway-wide settings.</summary>
     public DbSet<GatewaySettingRecord> Settings => Set<GatewaySettingRecord>();
 
+    /// <summary>People who sign in to Gatehouse (the bootstrap admin; identity-provider users).</summary>
+    public DbSet<UserRecord> Users => Set<UserRecord>();
+
+    /// <summary>Signing and encryption keys of Gatehouse's authorization server (sealed).</summary>
+    public DbSet<AuthorizationServerKeyRecord> AuthorizationServerKeys => Set<AuthorizationServerKeyRecord>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        // OpenIddict's applications (inbound client registrations), authorizations (remembered consents), scopes and tokens.
+        modelBuilder.UseOpenIddict();
+        modelBuilder.Entity<UserRecord>(e =>
+        {
+            e.ToTable("users");
+            e.HasKey(u => u.Id);
+            e.HasIndex(u => new { u.Issuer, u.ExternalSubject }).IsUnique();
+            e.Property(u => u.Kind).HasMaxLength(32);
+            e.Property(u => u.Issuer).HasMaxLength(2048);
+            e.Property(u => u.ExternalSubject).HasMaxLength(256);
+            e.Property(u => u.DisplayName).HasMaxLength(256);
+            e.Property(u => u.Email).HasMaxLength(320);
+        });
+        modelBuilder.Entity<AuthorizationServerKeyRecord>(e =>
+        {
+            e.ToTable("authorization_server_keys");
+            e.HasKey(k => k.Id);
+            e.Property(k => k.Id).HasMaxLength(64);
+            e.Property(k => k.Purpose).HasMaxLength(16);
+        });
         modelBuilder.Entity<ServerRecord>(e =>
         {
             e.ToTable("servers");

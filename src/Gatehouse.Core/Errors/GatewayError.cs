@@ -35,6 +35,15 @@ public enum GatewayErrorId
     /// <summary>The grant does not cover this server.</summary>
     CredentialNotForServer = 1006,
 
+    /// <summary>The bearer is not a valid Gatehouse access token (signature, issuer or type).</summary>
+    AccessTokenInvalid = 1007,
+
+    /// <summary>The Gatehouse access token is past its expiry.</summary>
+    AccessTokenExpired = 1008,
+
+    /// <summary>The Gatehouse access token was issued for another server (its audience is another resource).</summary>
+    AccessTokenNotForServer = 1009,
+
     /// <summary>No server has this name.</summary>
     UnknownServer = 1101,
 

@@ -49,6 +49,15 @@ public static class GatewayErrors
     public static GatewayError CredentialNotForServer(string label, string server) => new(GatewayErrorId.CredentialNotForServer, 401, Unauthorized,
         $"Grant '{label}' does not cover server '{server}'. Use a grant for '{server}', or ask an admin to create one.");
 
+    public static GatewayError AccessTokenInvalid() => new(GatewayErrorId.AccessTokenInvalid, 401, Unauthorized,
+        "The bearer token is neither a Gatehouse grant token nor a valid access token issued by this Gatehouse. Sign in again (your client will go through Gatehouse's OAuth login).");
+
+    public static GatewayError AccessTokenExpired(DateTimeOffset at) => new(GatewayErrorId.AccessTokenExpired, 401, Unauthorized,
+        $"The Gatehouse access token expired at {at:yyyy-MM-ddTHH:mm:ssZ}; refresh it or sign in again.");
+
+    public static GatewayError AccessTokenNotForServer(string server) => new(GatewayErrorId.AccessTokenNotForServer, 401, Unauthorized,
+        $"This access token was issued for another resource, not for server '{server}'. Sign in for '{server}' (request it with resource=<gateway>/mcp/{server}).");
+
     public static GatewayError UnknownServer(string server) => new(GatewayErrorId.UnknownServer, 404, InvalidRequest,
         $"No server named '{server}' is registered in Gatehouse. Check the URL (/mcp/<server>); 'gatehouse server list' shows the names.");
 

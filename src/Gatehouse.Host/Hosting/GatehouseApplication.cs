@@ -3,6 +3,7 @@ using Gatehouse.Admin.Api;
 using Gatehouse.Core.Configuration;
 using Gatehouse.Core.Decisions;
 using Gatehouse.Core.Security;
+using Gatehouse.Identity.Keys;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Proxy.Telemetry;
 using Gatehouse.Storage;
@@ -37,6 +38,8 @@ public static class GatehouseApplication
             vault = await EnvelopeVault.OpenAsync(db, masterKey, TimeProvider.System, ct);
         }
 
+        var authorizationServerKeys = await AuthorizationServerKeys.LoadOrCreateAsync(storage, vault, TimeProvider.System, ct);
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -51,6 +54,8 @@ public static class GatehouseApplication
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         // Per-request framework logs would cost more than the proxying itself; Gatehouse logs its own decisions.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // OpenIddict narrates every request at Information; Gatehouse keeps its own audit of registrations and consents.
+        builder.Logging.AddFilter("OpenIddict", LogLevel.Warning);
         settings.ConfigureLogging?.Invoke(builder.Logging);
 
         var snapshots = new StoredSnapshotSource(storage);
@@ -79,11 +84,20 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IUpstreamTokenSource>(sp => sp.GetRequiredService<UpstreamTokenBroker>());
         builder.Services.AddSingleton(sp => new ConnectFlows(sp.GetRequiredService<UpstreamAuthServices>(), sp.GetRequiredService<UpstreamTokenBroker>().Forget));
         builder.Services.AddHostedService<GatewayAddressRecorder>();
+        var proxyOptions = new Gatehouse.Proxy.ProxyOptions();
+        settings.ConfigureProxy?.Invoke(proxyOptions);
+        builder.Services.AddGatehouseAuthorizationServer(storage, authorizationServerKeys, VerifyAdminTokenAsync, o =>
+        {
+            o.SecureCookies = proxyOptions.PublicUrl?.Scheme == Uri.UriSchemeHttps || settings.Urls.Contains("https://", StringComparison.OrdinalIgnoreCase);
+            settings.ConfigureAuthorizationServer?.Invoke(o);
+        });
         AddTelemetry(builder, settings);
         builder.Services.AddOpenApi("admin");
 
         var app = builder.Build();
+        app.UseGatehouseAuthorizationServer();
         app.MapGatehouseProxy();
+        app.MapGatehouseAuthorizationServer();
         void Changed()
         {
             storage.TouchChangeStamp();
@@ -94,11 +108,7 @@ public static class GatehouseApplication
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed))
             .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>());
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
-        app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), async (token, ct) =>
-        {
-            await using var db = storage.CreateContext();
-            return await AdminCredentials.VerifyAsync(db, "Bearer " + token, ct);
-        });
+        app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), VerifyAdminTokenAsync);
         app.MapGet("/healthz", () => Results.Text("ok"));
         if (settings.MetricsEnabled)
         {
@@ -107,6 +117,12 @@ public static class GatehouseApplication
         }
 
         return app;
+
+        async Task<bool> VerifyAdminTokenAsync(string token, CancellationToken cancellationToken)
+        {
+            await using var db = storage.CreateContext();
+            return await AdminCredentials.VerifyAsync(db, "Bearer " + token, cancellationToken);
+        }
     }
 
     /// <summary>Where the Prometheus scrape is served.</summary>

@@ -20,6 +20,9 @@ public sealed record ServeSettings
     /// <summary>Upstream OAuth tuning (refresh margin, retries); tests shorten the waits.</summary>
     public Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? ConfigureUpstreamAuth { get; init; }
 
+    /// <summary>Adjusts Gatehouse's authorization server (token lifetimes, allowed redirect schemes).</summary>
+    public Action<Gatehouse.Identity.AuthorizationServerOptions>? ConfigureAuthorizationServer { get; init; }
+
     /// <summary>Extra logging set-up (tests capture every log line to prove no secret is ever written).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 

@@ -2,11 +2,15 @@ using Gatehouse.Core.Grants;
 
 namespace Gatehouse.Proxy.Authentication;
 
-/// <summary>Who is calling: today a grant; later also users and OAuth clients.</summary>
-/// <param name="Id">Stable id used to bind sessions (<c>grant:{guid}</c>).</param>
-/// <param name="Label">Human label for logs.</param>
-/// <param name="Grant">The grant that authenticated the request.</param>
-public sealed record GatewayPrincipal(string Id, string Label, Grant Grant);
+/// <summary>Who is calling: a grant, or a user signed in through an OAuth client.</summary>
+/// <param name="Id">Stable id used to bind sessions (<c>grant:{guid}</c> or <c>user:{id}</c>).</param>
+/// <param name="Label">Human label for logs and the decision log.</param>
+/// <param name="Grant">The grant that authenticated the request; null for a Gatehouse access token.</param>
+public sealed record GatewayPrincipal(string Id, string Label, Grant? Grant)
+{
+    /// <summary>The OAuth client the user signed in with (access tokens only).</summary>
+    public string? ClientId { get; init; }
+}
 
 /// <summary>Receives grant usage so "last used" can be stored off the request path.</summary>
 public interface IGrantUsageRecorder

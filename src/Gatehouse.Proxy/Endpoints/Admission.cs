@@ -13,7 +13,7 @@ namespace Gatehouse.Proxy.Endpoints;
 /// <summary>The first steps of every request: Host/Origin check, authentication, server resolution.</summary>
 public sealed class Admission(
     IGatewaySnapshotSource snapshots, HostOriginValidator hostValidator, IGrantUsageRecorder usage, TimeProvider time,
-    ProtectedResourceMetadata metadata, ILogger<Admission> logger)
+    ProtectedResourceMetadata metadata, ILogger<Admission> logger, IAccessTokenAuthenticator? accessTokens = null)
 {
     /// <summary>Admits the request or writes the rejection and returns null.</summary>
     public async Task<AdmittedRequest?> AdmitAsync(HttpContext context, string serverName)
@@ -26,7 +26,11 @@ public sealed class Admission(
 
         var snapshot = snapshots.Current;
         var now = time.GetUtcNow();
-        var (principal, authError) = GrantAuthenticator.Authenticate(snapshot, serverName, context.Request.Headers.Authorization.ToString(), now);
+        var authorization = context.Request.Headers.Authorization.ToString();
+        var (principal, authError) = accessTokens is not null && IsAccessToken(authorization)
+            ? await accessTokens.AuthenticateAsync(authorization[BearerScheme.Length..].Trim(), metadata.Issuer(context.Request),
+                metadata.ResourceUrl(context.Request, serverName), serverName, context.RequestAborted)
+            : GrantAuthenticator.Authenticate(snapshot, serverName, authorization, now);
         if (authError is not null)
         {
             var challenge = $"Bearer resource_metadata=\"{metadata.MetadataUrl(context.Request, serverName)}\"";
@@ -52,9 +56,28 @@ public sealed class Admission(
             return null;
         }
 
-        usage.Record(principal!.Grant.Id, now);
+        if (principal!.Grant is { } grant)
+        {
+            usage.Record(grant.Id, now);
+        }
+
         context.Features.Get<ProxyExchange>()?.Principal = principal;
         return new AdmittedRequest(principal, server, snapshot.PolicyFor(server, principal.Grant));
+    }
+
+    private const string BearerScheme = "Bearer ";
+
+    // Grant tokens keep their path untouched: only a bearer that is not a grant token and looks like a JWT (two dots) is
+    // handed to the access-token validator.
+    private static bool IsAccessToken(string authorization)
+    {
+        if (!authorization.StartsWith(BearerScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var token = authorization.AsSpan(BearerScheme.Length).Trim();
+        return !token.StartsWith(Gatehouse.Core.Grants.GrantToken.Prefix, StringComparison.Ordinal) && token.Count('.') == 2;
     }
 
     /// <summary>Writes a rejection and logs it (code only, never the credential).</summary>

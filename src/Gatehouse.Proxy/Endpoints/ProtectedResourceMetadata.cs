@@ -6,7 +6,8 @@ using Microsoft.Extensions.Options;
 namespace Gatehouse.Proxy.Endpoints;
 
 /// <summary>RFC 9728 protected-resource metadata: one document per server path.</summary>
-public sealed class ProtectedResourceMetadata(IOptions<ProxyOptions> options, IGatewaySnapshotSource snapshots)
+public sealed class ProtectedResourceMetadata(
+    IOptions<ProxyOptions> options, IGatewaySnapshotSource snapshots, Authentication.IAccessTokenAuthenticator? authorizationServer = null)
 {
     /// <summary>The path prefix of the documents.</summary>
     public const string WellKnownPrefix = "/.well-known/oauth-protected-resource";
@@ -14,6 +15,9 @@ public sealed class ProtectedResourceMetadata(IOptions<ProxyOptions> options, IG
     /// <summary>The base URL clients use: the configured public URL, else the (validated) request's scheme and host.</summary>
     public string BaseUrl(HttpRequest request) =>
         options.Value.PublicUrl is { } publicUrl ? publicUrl.GetLeftPart(UriPartial.Authority) + publicUrl.AbsolutePath.TrimEnd('/') : $"{request.Scheme}://{request.Host}";
+
+    /// <summary>The issuer of Gatehouse's own authorization server: the base URL with a trailing slash.</summary>
+    public string Issuer(HttpRequest request) => BaseUrl(request) + "/";
 
     /// <summary>The resource URL of a server (what the client was given).</summary>
     public string ResourceUrl(HttpRequest request, string server) => $"{BaseUrl(request)}/mcp/{server}";
@@ -40,9 +44,14 @@ public sealed class ProtectedResourceMetadata(IOptions<ProxyOptions> options, IG
         writer.WriteStartArray("bearer_methods_supported");
         writer.WriteStringValue("header");
         writer.WriteEndArray();
-        // Gatehouse's own authorization server arrives with OAuth login for clients; until then clients use grant tokens,
-        // so no authorization server is advertised rather than a wrong one.
+        // Gatehouse is its own authorization server: clients sign in to Gatehouse, never to the upstream. Without the
+        // authorization server (grant tokens only) none is advertised rather than a wrong one.
         writer.WriteStartArray("authorization_servers");
+        if (authorizationServer is not null)
+        {
+            writer.WriteStringValue(Issuer(context.Request));
+        }
+
         writer.WriteEndArray();
         writer.WriteEndObject();
         await writer.FlushAsync(context.RequestAborted);

@@ -235,3 +235,30 @@ public sealed class GatewaySettingRecord
     public required string Value { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+/// <summary>A person who signs in to Gatehouse: the local bootstrap admin today, users of the organisation's identity provider later.</summary>
+/// <remarks>Tokens Gatehouse issues carry <see cref="Id"/> as their subject, so nothing depends on how the user signed in.</remarks>
+public sealed class UserRecord
+{
+    public Guid Id { get; set; }
+    /// <summary><c>bootstrap-admin</c> (signs in with the admin token) or <c>oidc</c>.</summary>
+    public required string Kind { get; set; }
+    /// <summary>The identity provider's issuer (OIDC users only).</summary>
+    public string? Issuer { get; set; }
+    /// <summary>The user's subject at that identity provider (OIDC users only).</summary>
+    public string? ExternalSubject { get; set; }
+    public required string DisplayName { get; set; }
+    public string? Email { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? DisabledAt { get; set; }
+}
+
+/// <summary>A key of Gatehouse's authorization server (token signing or token encryption), sealed by the vault.</summary>
+public sealed class AuthorizationServerKeyRecord
+{
+    public required string Id { get; set; }
+    /// <summary><c>signing</c> (RSA, PKCS#8) or <c>encryption</c> (256-bit symmetric).</summary>
+    public required string Purpose { get; set; }
+    public required string KeySealed { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}

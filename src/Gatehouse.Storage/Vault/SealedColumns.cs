@@ -52,6 +52,8 @@ internal static class SealedColumns
             f => f.CodeVerifierSealed, (f, v) => f.CodeVerifierSealed = v!),
         Nullable<OAuthPendingFlowRecord>("oauth_pending_flows", nameof(OAuthPendingFlowRecord.AuthorizationUrlSealed), db => db.OAuthPendingFlows, f => f.Id,
             f => f.AuthorizationUrlSealed, (f, v) => f.AuthorizationUrlSealed = v!),
+        Nullable<AuthorizationServerKeyRecord>("authorization_server_keys", nameof(AuthorizationServerKeyRecord.KeySealed), db => db.AuthorizationServerKeys, k => k.Id,
+            k => k.KeySealed, (k, v) => k.KeySealed = v!),
     ];
 
     private static string Describe(ServerRecord server) => $"{server.Id} (server '{server.Name}')";

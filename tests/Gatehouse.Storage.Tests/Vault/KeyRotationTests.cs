@@ -32,7 +32,7 @@ public sealed class KeyRotationTests : IDisposable
             [("servers", "HeadersJson", 1, 2), ("servers", "OAuthJson", 1, 2), ("oauth_clients", "ClientSecretSealed", 1, 1),
              ("oauth_clients", "RegistrationAccessTokenSealed", 1, 1), ("upstream_connections", "AccessTokenSealed", 1, 1),
              ("upstream_connections", "RefreshTokenSealed", 1, 1), ("oauth_pending_flows", "CodeVerifierSealed", 1, 1),
-             ("oauth_pending_flows", "AuthorizationUrlSealed", 1, 1)],
+             ("oauth_pending_flows", "AuthorizationUrlSealed", 1, 1), ("authorization_server_keys", "KeySealed", 1, 1)],
             report.Columns.Select(c => (c.Table, c.Column, c.Rows, c.Values)));
 
         var after = await ReadSealedAsync();
@@ -326,6 +326,7 @@ public sealed class KeyRotationTests : IDisposable
             CreatedAt = now,
             ExpiresAt = now.AddMinutes(10),
         });
+        db.AuthorizationServerKeys.Add(new AuthorizationServerKeyRecord { Id = "as-key", Purpose = "signing", KeySealed = vault.Protect("private-key"), CreatedAt = now });
         await db.SaveChangesAsync();
         return vault;
     }
@@ -353,6 +354,7 @@ public sealed class KeyRotationTests : IDisposable
         var flow = await db.OAuthPendingFlows.AsNoTracking().SingleAsync();
         found["code verifier"] = flow.CodeVerifierSealed;
         found["authorization url"] = flow.AuthorizationUrlSealed;
+        found["authorization server key"] = (await db.AuthorizationServerKeys.AsNoTracking().SingleAsync()).KeySealed;
         return found;
     }
 

@@ -1,0 +1,31 @@
+namespace Gatehouse.Identity;
+
+/// <summary>Settings of Gatehouse's authorization server (the OAuth 2.1 server MCP clients sign in to).</summary>
+public sealed class AuthorizationServerOptions
+{
+    /// <summary>Lifetime of access tokens. Short, because the proxy validates them locally and cannot see a revocation.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Lifetime of each refresh token (they rotate on every use).</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long a redeemed refresh token may still be used without being treated as stolen. Zero by default: any reuse
+    /// revokes the whole authorization (every token of the family), as OAuth 2.1 asks for public clients.
+    /// </summary>
+    public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Custom URI schemes a dynamically registered client may use for its redirect URI (native apps such as Cursor),
+    /// besides https and http on a loopback host.
+    /// </summary>
+    public ISet<string> AllowedRedirectSchemes { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "cursor", "vscode", "vscode-insiders" };
+
+    /// <summary>
+    /// True when Gatehouse is reached over https: cookies then get the <c>__Host-</c> prefix and the Secure flag.
+    /// </summary>
+    public bool SecureCookies { get; set; }
+
+    /// <summary>How long a browser sign-in on the login page lasts.</summary>
+    public TimeSpan LoginSessionLifetime { get; set; } = TimeSpan.FromHours(8);
+}

@@ -1,0 +1,110 @@
+using Gatehouse.Identity;
+using Gatehouse.Identity.Interaction;
+using Gatehouse.Identity.Keys;
+using Gatehouse.Identity.Registration;
+using Gatehouse.Identity.Server;
+using Gatehouse.Identity.Validation;
+using Gatehouse.Proxy;
+using Gatehouse.Proxy.Authentication;
+using Gatehouse.Storage;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Gatehouse's authorization server.</summary>
+public static class IdentityServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the OAuth 2.1 authorization server (OpenIddict, EF Core stores in the Gatehouse database), the login and
+    /// consent pages, dynamic client registration, and the access-token validator the proxy uses.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="storage">The Gatehouse storage (the OpenIddict stores use its database).</param>
+    /// <param name="keys">The persisted signing and encryption keys.</param>
+    /// <param name="verifyAdminToken">Checks an admin token typed on the login page (the bootstrap admin's credential).</param>
+    /// <param name="configure">Adjusts the options.</param>
+    public static IServiceCollection AddGatehouseAuthorizationServer(
+        this IServiceCollection services, GatehouseStorage storage, AuthorizationServerKeys keys,
+        Func<string, CancellationToken, Task<bool>> verifyAdminToken, Action<AuthorizationServerOptions>? configure = null)
+    {
+        var options = new AuthorizationServerOptions();
+        configure?.Invoke(options);
+        services.AddSingleton(options);
+        services.AddSingleton(keys);
+        services.AddDbContext<GatehouseDbContext>(o => o.UseSqlite(storage.ConnectionString));
+        services.AddSingleton<ResourceIndicators>();
+        services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
+        services.AddScoped<ClientRegistrationEndpoint>();
+        services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
+
+        services.AddOpenIddict()
+            .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<GatehouseDbContext>())
+            .AddServer(server =>
+            {
+                server.SetAuthorizationEndpointUris("oauth2/authorize")
+                    .SetTokenEndpointUris("oauth2/token")
+                    .SetRevocationEndpointUris("oauth2/revoke")
+                    .SetJsonWebKeySetEndpointUris("oauth2/jwks")
+                    .SetConfigurationEndpointUris(".well-known/oauth-authorization-server", ".well-known/openid-configuration");
+                server.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow();
+                server.RequireProofKeyForCodeExchange();
+                server.RegisterScopes(AuthorizationEndpoints.McpScope, Scopes.OfflineAccess);
+                // Resources are the servers' URLs, which change with the configuration: the authorize handler checks them.
+                server.DisableResourceValidation().IgnoreResourcePermissions();
+                server.SetAccessTokenLifetime(options.AccessTokenLifetime)
+                    .SetRefreshTokenLifetime(options.RefreshTokenLifetime)
+                    .SetRefreshTokenReuseLeeway(options.RefreshTokenReuseLeeway);
+                server.AddSigningKey(keys.SigningKey).AddEncryptionKey(keys.EncryptionKey);
+                // The proxy validates access tokens itself (signature only), so they are signed JWTs, not encrypted ones.
+                server.DisableAccessTokenEncryption();
+                server.Configure(o =>
+                {
+                    // PKCE S256 only: 'plain' is refused and not advertised.
+                    o.CodeChallengeMethods.Clear();
+                    o.CodeChallengeMethods.Add(CodeChallengeMethods.Sha256);
+                });
+                server.AddEventHandler(RegistrationMetadataHandler.Descriptor).AddEventHandler(UnknownClientHandler.Descriptor);
+                server.UseAspNetCore()
+                    .EnableAuthorizationEndpointPassthrough()
+                    .EnableTokenEndpointPassthrough()
+                    // TLS is terminated in front of Gatehouse or Gatehouse runs on loopback; the issuer says which.
+                    .DisableTransportSecurityRequirement();
+            });
+        services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<ProxyOptions>>((server, proxy) =>
+        {
+            if (proxy.Value.PublicUrl is { } publicUrl)
+            {
+                server.Issuer = new Uri(publicUrl.GetLeftPart(UriPartial.Authority) + publicUrl.AbsolutePath.TrimEnd('/') + "/");
+            }
+        });
+
+        services.AddAuthentication().AddCookie(LoginScheme.Name, cookie =>
+        {
+            cookie.Cookie.Name = LoginScheme.CookieName(options.SecureCookies);
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.Path = "/";
+            cookie.Cookie.SecurePolicy = options.SecureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            cookie.ExpireTimeSpan = options.LoginSessionLifetime;
+            cookie.SlidingExpiration = false;
+            cookie.LoginPath = LoginScheme.LoginPath;
+        });
+        services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = LoginScheme.AntiforgeryCookieName(options.SecureCookies);
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.Path = "/";
+            antiforgery.Cookie.SecurePolicy = options.SecureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            // The pages send CSP frame-ancestors 'none' and X-Frame-Options DENY themselves.
+            antiforgery.SuppressXFrameOptionsHeader = true;
+        });
+        // Login sessions and antiforgery tokens are short-lived browser state: a restart asks the person to sign in again.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        return services;
+    }
+}

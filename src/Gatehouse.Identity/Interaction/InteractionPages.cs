@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Identity.Interaction;
+
+/// <summary>The HTML of the login and consent pages: small, self-contained, no script.</summary>
+internal static class InteractionPages
+{
+    /// <summary>Headers every interaction page carries: no framing (clickjacking), no caching, no referrer leak of the code.</summary>
+    public static void Harden(HttpResponse response)
+    {
+        response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        response.Headers.XFrameOptions = "DENY";
+        response.Headers.CacheControl = "no-store";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        response.Headers.XContentTypeOptions = "nosniff";
+    }
+
+    public static IResult Login(HttpResponse response, string returnUrl, string antiforgeryField, string antiforgeryToken, string? error) =>
+        Page(response, "Sign in to Gatehouse", $"""
+            <h1>Sign in to Gatehouse</h1>
+            <p>Paste the admin token (<code>gta_…</code>, in <code>admin.token</code> in the data directory).</p>
+            {(error is null ? "" : $"<p class=\"error\">{E(error)}</p>")}
+            <form method="post" action="/oauth2/login">
+              <input type="hidden" name="{E(antiforgeryField)}" value="{E(antiforgeryToken)}">
+              <input type="hidden" name="returnUrl" value="{E(returnUrl)}">
+              <label>Admin token <input type="password" name="token" autocomplete="off" autofocus required></label>
+              <button type="submit">Sign in</button>
+            </form>
+            """, error is null ? 200 : 401);
+
+    public static IResult Consent(
+        HttpResponse response, string user, string client, string redirectHost, string server, IEnumerable<string> scopes,
+        IEnumerable<KeyValuePair<string, string>> hidden, string antiforgeryField, string antiforgeryToken)
+    {
+        var fields = new StringBuilder();
+        foreach (var (name, value) in hidden)
+        {
+            fields.Append(CultureInvariant($"<input type=\"hidden\" name=\"{E(name)}\" value=\"{E(value)}\">\n"));
+        }
+
+        var scopeList = string.Join("", scopes.Select(s => $"<li><code>{E(s)}</code></li>"));
+        return Page(response, "Allow access?", $"""
+            <h1>Allow <em>{E(client)}</em> to use Gatehouse as {E(user)}?</h1>
+            <dl>
+              <dt>Client</dt><dd>{E(client)}</dd>
+              <dt>Returns to</dt><dd><code>{E(redirectHost)}</code></dd>
+              <dt>Server</dt><dd><code>{E(server)}</code></dd>
+              <dt>Scopes</dt><dd><ul>{scopeList}</ul></dd>
+            </dl>
+            <p>The client will get short-lived tokens for this server only. You can withdraw this approval later.</p>
+            <form method="post" action="/oauth2/authorize">
+              <input type="hidden" name="{E(antiforgeryField)}" value="{E(antiforgeryToken)}">
+            {fields}
+              <button type="submit" name="consent" value="accept">Allow</button>
+              <button type="submit" name="consent" value="deny">Deny</button>
+            </form>
+            """, 200);
+    }
+
+    private static string CultureInvariant(FormattableString s) => FormattableString.Invariant(s);
+
+    private static IResult Page(HttpResponse response, string title, string body, int status)
+    {
+        Harden(response);
+        var html = $"""
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+            <title>{E(title)}</title>
+            <style>body{"{"}font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem{"}"} .error{"{"}color:#b00{"}"} dt{"{"}font-weight:600{"}"} button{"{"}margin-right:.5rem{"}"}</style>
+            </head><body>
+            {body}
+            </body></html>
+            """;
+        return Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
+    }
+
+    private static string E(string value) => WebUtility.HtmlEncode(value);
+}
