@@ -20,6 +20,18 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class IdentityServiceCollectionExtensions
 {
     /// <summary>
+    /// Adds the Gatehouse database context and OpenIddict's core managers over it (clients, consents, tokens), without the
+    /// server: what the CLI needs to revoke a user's tokens.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="storage">The Gatehouse storage.</param>
+    public static OpenIddictBuilder AddGatehouseIdentityStores(this IServiceCollection services, GatehouseStorage storage)
+    {
+        services.AddDbContext<GatehouseDbContext>(o => o.UseSqlite(storage.ConnectionString));
+        return services.AddOpenIddict().AddCore(core => core.UseEntityFrameworkCore().UseDbContext<GatehouseDbContext>());
+    }
+
+    /// <summary>
     /// Adds the OAuth 2.1 authorization server (OpenIddict, EF Core stores in the Gatehouse database), the login and
     /// consent pages, dynamic client registration, and the access-token validator the proxy uses.
     /// </summary>
@@ -36,14 +48,12 @@ public static class IdentityServiceCollectionExtensions
         configure?.Invoke(options);
         services.AddSingleton(options);
         services.AddSingleton(keys);
-        services.AddDbContext<GatehouseDbContext>(o => o.UseSqlite(storage.ConnectionString));
         services.AddSingleton<ResourceIndicators>();
         services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
         services.AddScoped<ClientRegistrationEndpoint>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
 
-        services.AddOpenIddict()
-            .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<GatehouseDbContext>())
+        services.AddGatehouseIdentityStores(storage)
             .AddServer(server =>
             {
                 server.SetAuthorizationEndpointUris("oauth2/authorize")

@@ -121,15 +121,61 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
     }
 
     /// <summary>Lists grants by label.</summary>
-    public async Task<IReadOnlyList<GrantView>> ListGrantsAsync(CancellationToken ct = default)
+    public async Task<IReadOnlyList<GrantView>> ListGrantsAsync(CancellationToken ct = default) => (await ListGrantsAsync(null, ct)).Value!;
+
+    /// <summary>Lists grants, only those <paramref name="owner"/> (a user's id or name) owns when given.</summary>
+    public async Task<AdminResult<IReadOnlyList<GrantView>>> ListGrantsAsync(string? owner, CancellationToken ct = default)
     {
+        var query = db.Grants.AsNoTracking().Include(g => g.Servers).AsQueryable();
+        if (owner is not null)
+        {
+            if (await FindUserAsync(owner, ct) is not { } user)
+            {
+                return NotFound<IReadOnlyList<GrantView>>("user", owner);
+            }
+
+            query = query.Where(g => g.OwnerUserId == user.Id);
+        }
+
         var now = time.GetUtcNow();
-        return (await db.Grants.AsNoTracking().Include(g => g.Servers).OrderBy(g => g.Label).ToListAsync(ct)).Select(g => ToView(g, now)).ToList();
+        return AdminResult<IReadOnlyList<GrantView>>.Ok((await query.OrderBy(g => g.Label).ToListAsync(ct)).Select(g => ToView(g, now)).ToList());
+    }
+
+    /// <summary>Lists the people who sign in to Gatehouse.</summary>
+    public async Task<IReadOnlyList<UserView>> ListUsersAsync(CancellationToken ct = default) =>
+        (await db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ToListAsync(ct))
+        .Select(u => new UserView(u.Id, u.DisplayName, u.Kind, u.Email, u.DisabledAt is null ? "active" : "disabled", u.CreatedAt, u.LastSignInAt, u.DisabledAt)).ToList();
+
+    /// <summary>Finds a user by id or by display name (a name shared by several users matches none: use the id).</summary>
+    public Task<UserRecord?> FindUserAsync(string idOrName, CancellationToken ct = default) => FindUserAsync(db, idOrName, ct);
+
+    /// <summary>Finds a user by id or by display name in <paramref name="db"/> (tracked).</summary>
+    public static async Task<UserRecord?> FindUserAsync(GatehouseDbContext db, string idOrName, CancellationToken ct = default)
+    {
+        if (Guid.TryParse(idOrName, out var id))
+        {
+            return await db.Users.FirstOrDefaultAsync(u => u.Id == id, ct);
+        }
+
+        var named = await db.Users.Where(u => u.DisplayName == idOrName).Take(2).ToListAsync(ct);
+        return named.Count == 1 ? named[0] : null;
     }
 
     /// <summary>Creates a grant and returns its token, shown this once.</summary>
-    public async Task<AdminResult<IssuedGrant>> CreateGrantAsync(string label, IReadOnlyCollection<string> servers, TimeSpan? expiresIn, string actor, CancellationToken ct = default)
+    public async Task<AdminResult<IssuedGrant>> CreateGrantAsync(
+        string label, IReadOnlyCollection<string> servers, TimeSpan? expiresIn, string actor, CancellationToken ct = default, string? owner = null)
     {
+        UserRecord? ownerUser = null;
+        if (owner is not null && (ownerUser = await FindUserAsync(owner, ct)) is null)
+        {
+            return NotFound<IssuedGrant>("user", owner);
+        }
+
+        if (ownerUser?.DisabledAt is not null)
+        {
+            return AdminResult<IssuedGrant>.Fail(AdminFailure.Conflict, $"User '{ownerUser.DisplayName}' is disabled; a disabled user cannot own a new grant.");
+        }
+
         if (!GrantLabel.TryValidate(label, out var problem))
         {
             return AdminResult<IssuedGrant>.Fail(AdminFailure.Invalid, problem);
@@ -159,10 +205,11 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         {
             Id = Guid.NewGuid(), Label = label, TokenHash = GrantToken.Hash(token), CreatedAt = now, RotatedAt = now,
             ExpiresAt = expiresIn is { } e ? now + e : null,
+            OwnerUserId = ownerUser?.Id,
             Servers = distinct.Select(s => new GrantServerRecord { ServerName = s }).ToList(),
         };
         db.Grants.Add(record);
-        await CommitAsync(actor, "grant.create", label, $"servers={string.Join(',', distinct)} expires={record.ExpiresAt?.ToString("O") ?? "never"}", ct);
+        await CommitAsync(actor, "grant.create", label, $"servers={string.Join(',', distinct)} expires={record.ExpiresAt?.ToString("O") ?? "never"}{(ownerUser is null ? "" : $" owner={ownerUser.Id}")}", ct);
         return AdminResult<IssuedGrant>.Ok(new IssuedGrant(ToView(record, now), token));
     }
 
@@ -433,6 +480,6 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
     internal static GrantView ToView(GrantRecord r, DateTimeOffset now)
     {
         var status = r.RevokedAt is not null ? "revoked" : r.ExpiresAt is { } e && e <= now ? "expired" : "active";
-        return new(r.Id, r.Label, r.Servers.Select(s => s.ServerName).Order(StringComparer.Ordinal).ToList(), status, r.CreatedAt, r.ExpiresAt, r.RevokedAt, r.LastUsedAt, r.RotatedAt);
+        return new(r.Id, r.Label, r.Servers.Select(s => s.ServerName).Order(StringComparer.Ordinal).ToList(), status, r.CreatedAt, r.ExpiresAt, r.RevokedAt, r.LastUsedAt, r.RotatedAt, r.OwnerUserId);
     }
 }

@@ -16,7 +16,11 @@ public sealed record ConnectionView(
 /// <summary>What the CLI and the admin API show of a grant. The token is never shown here.</summary>
 public sealed record GrantView(
     Guid Id, string Label, IReadOnlyList<string> Servers, string Status, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt,
-    DateTimeOffset? RevokedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RotatedAt);
+    DateTimeOffset? RevokedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RotatedAt, Guid? OwnerUserId = null);
+
+/// <summary>A person who signs in to Gatehouse, as listed by <c>user list</c>.</summary>
+public sealed record UserView(
+    Guid Id, string Name, string Kind, string? Email, string Status, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt, DateTimeOffset? DisabledAt);
 
 /// <summary>A grant just created or rotated, with its token: the only time the token is ever available.</summary>
 public sealed record IssuedGrant(GrantView Grant, string Token);

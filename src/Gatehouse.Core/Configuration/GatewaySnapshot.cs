@@ -22,13 +22,24 @@ public sealed class GatewaySnapshot
     /// <param name="servers">Every server.</param>
     /// <param name="grants">Every grant.</param>
     /// <param name="policies">Compiled policies by name (a policy that failed to compile is absent and fails closed).</param>
-    public GatewaySnapshot(long revision, IEnumerable<ServerDefinition> servers, IEnumerable<Grant> grants, IReadOnlyDictionary<string, CompiledPolicy>? policies = null)
+    /// <param name="disabledUsers">Users who may no longer use Gatehouse, with when they were disabled.</param>
+    public GatewaySnapshot(
+        long revision, IEnumerable<ServerDefinition> servers, IEnumerable<Grant> grants, IReadOnlyDictionary<string, CompiledPolicy>? policies = null,
+        IReadOnlyDictionary<Guid, DateTimeOffset>? disabledUsers = null)
     {
+        DisabledUsers = (disabledUsers ?? new Dictionary<Guid, DateTimeOffset>()).ToFrozenDictionary();
         Revision = revision;
         ServersByName = servers.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
         GrantsByTokenHash = grants.ToFrozenDictionary(g => g.TokenHash, StringComparer.Ordinal);
         PoliciesByName = (policies ?? new Dictionary<string, CompiledPolicy>()).ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    /// <summary>Disabled (offboarded) users by id, with when they were disabled.</summary>
+    /// <remarks>
+    /// Access tokens are validated locally and live a few minutes: this map lets the request path refuse a disabled user's
+    /// tokens at the cost of a dictionary lookup, without a database read per request.
+    /// </remarks>
+    public FrozenDictionary<Guid, DateTimeOffset> DisabledUsers { get; }
 
     /// <summary>Compiled policies by name.</summary>
     public FrozenDictionary<string, CompiledPolicy> PoliciesByName { get; }

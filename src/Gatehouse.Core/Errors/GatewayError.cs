@@ -44,6 +44,9 @@ public enum GatewayErrorId
     /// <summary>The Gatehouse access token was issued for another server (its audience is another resource).</summary>
     AccessTokenNotForServer = 1009,
 
+    /// <summary>The credential belongs to a user who was disabled (offboarded).</summary>
+    UserDisabled = 1010,
+
     /// <summary>No server has this name.</summary>
     UnknownServer = 1101,
 

@@ -28,6 +28,9 @@ public sealed record Grant
     /// <summary>The name of the policy attached to the grant (overriding the server's), if any.</summary>
     public string? PolicyName { get; init; }
 
+    /// <summary>The user who owns the grant; null for an organisation grant.</summary>
+    public Guid? OwnerUserId { get; init; }
+
     /// <summary>When the current token was issued (creation or last rotation).</summary>
     public DateTimeOffset? RotatedAt { get; init; }
 

@@ -13,7 +13,8 @@ internal static class GrantCommands
         var servers = new Option<string[]>("--server") { Description = "A server the grant may reach. Repeatable.", Required = true };
         var label = new Option<string>("--label") { Description = "A label naming the client (e.g. alice-laptop).", Required = true };
         var expires = new Option<string?>("--expires") { Description = "Lifetime such as 30d, 12h or 2w (default: no expiry)." };
-        var create = new Command("create", "Create a grant; its token is printed once and never again.") { servers, label, expires };
+        var owner = new Option<string?>("--owner") { Description = "The user (id or name) who owns the grant; offboarding them revokes it." };
+        var create = new Command("create", "Create a grant; its token is printed once and never again.") { servers, label, expires, owner };
         create.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
@@ -29,7 +30,7 @@ internal static class GrantCommands
                 lifetime = parsed;
             }
 
-            var result = await cli.WithAdministrationAsync(a => a.CreateGrantAsync(parse.GetValue(label)!, parse.GetValue(servers) ?? [], lifetime, "cli", ct), ct);
+            var result = await cli.WithAdministrationAsync(a => a.CreateGrantAsync(parse.GetValue(label)!, parse.GetValue(servers) ?? [], lifetime, "cli", ct, parse.GetValue(owner)), ct);
             return cli.Report(result, v =>
             {
                 cli.Output.WriteLine($"Created grant '{v.Grant.Label}' for {string.Join(", ", v.Grant.Servers)}{(v.Grant.ExpiresAt is { } e ? $", expires {CliContext.Time(e)}" : "")}.");
@@ -39,22 +40,14 @@ internal static class GrantCommands
             });
         });
 
-        var list = new Command("list", "List grants (never their tokens).");
+        var listOwner = new Option<string?>("--owner") { Description = "Only the grants this user (id or name) owns." };
+        var list = new Command("list", "List grants (never their tokens).") { listOwner };
         list.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
-            var grants = await cli.WithAdministrationAsync(a => a.ListGrantsAsync(ct), ct);
-            if (cli.Json)
-            {
-                cli.WriteJson(grants);
-            }
-            else
-            {
-                cli.Table(["label", "servers", "status", "created", "expires", "last used", "id"], grants.Select(g => (IReadOnlyList<string>)
-                    [g.Label, string.Join(",", g.Servers), g.Status, CliContext.Time(g.CreatedAt), CliContext.Time(g.ExpiresAt), CliContext.Time(g.LastUsedAt), g.Id.ToString()]));
-            }
-
-            return 0;
+            var result = await cli.WithAdministrationAsync(a => a.ListGrantsAsync(parse.GetValue(listOwner), ct), ct);
+            return cli.Report(result, grants => cli.Table(["label", "servers", "status", "created", "expires", "last used", "owner", "id"], grants.Select(g => (IReadOnlyList<string>)
+                [g.Label, string.Join(",", g.Servers), g.Status, CliContext.Time(g.CreatedAt), CliContext.Time(g.ExpiresAt), CliContext.Time(g.LastUsedAt), g.OwnerUserId?.ToString() ?? "org", g.Id.ToString()])));
         });
 
         var revokeTarget = new Argument<string>("grant") { Description = "The grant's label or id." };

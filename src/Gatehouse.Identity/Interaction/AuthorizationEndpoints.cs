@@ -182,6 +182,15 @@ public sealed class AuthorizationEndpoints(
         }
 
         var user = await BootstrapAdmin.EnsureAsync(db, time, context.RequestAborted);
+        if (user.DisabledAt is { } disabledAt)
+        {
+            var tokens = antiforgery.GetAndStoreTokens(context);
+            return InteractionPages.Login(context.Response, returnUrl, tokens.FormFieldName, tokens.RequestToken!,
+                $"This user was disabled at {disabledAt:yyyy-MM-dd HH:mm}Z and may not sign in.");
+        }
+
+        user.LastSignInAt = time.GetUtcNow();
+        await db.SaveChangesAsync(context.RequestAborted);
         var identity = new ClaimsIdentity(LoginScheme.Name, Claims.Name, Claims.Role);
         identity.AddClaim(new Claim(Claims.Subject, user.Id.ToString()));
         identity.AddClaim(new Claim(Claims.Name, user.DisplayName));

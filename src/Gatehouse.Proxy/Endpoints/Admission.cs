@@ -31,6 +31,11 @@ public sealed class Admission(
             ? await accessTokens.AuthenticateAsync(authorization[BearerScheme.Length..].Trim(), metadata.Issuer(context.Request),
                 metadata.ResourceUrl(context.Request, serverName), serverName, context.RequestAborted)
             : GrantAuthenticator.Authenticate(snapshot, serverName, authorization, now);
+        if (authError is null && DisabledOwner(snapshot, principal!) is { } disabledAt)
+        {
+            authError = GatewayErrors.UserDisabled(disabledAt);
+        }
+
         if (authError is not null)
         {
             var challenge = $"Bearer resource_metadata=\"{metadata.MetadataUrl(context.Request, serverName)}\"";
@@ -66,6 +71,22 @@ public sealed class Admission(
     }
 
     private const string BearerScheme = "Bearer ";
+
+    // A disabled user's access tokens stay validly signed until they expire, so the snapshot's (in-memory) list of disabled
+    // users decides; a grant owned by a disabled user is refused the same way, even if it escaped revocation.
+    private static DateTimeOffset? DisabledOwner(GatewaySnapshot snapshot, GatewayPrincipal principal)
+    {
+        if (snapshot.DisabledUsers.Count == 0)
+        {
+            return null;
+        }
+
+        var userId = principal.Grant?.OwnerUserId
+            ?? (principal.Id.StartsWith(UserPrincipalPrefix, StringComparison.Ordinal) && Guid.TryParse(principal.Id.AsSpan(UserPrincipalPrefix.Length), out var id) ? id : null);
+        return userId is { } u && snapshot.DisabledUsers.TryGetValue(u, out var at) ? at : null;
+    }
+
+    private const string UserPrincipalPrefix = "user:";
 
     // Grant tokens keep their path untouched: only a bearer that is not a grant token and looks like a JWT (two dots) is
     // handed to the access-token validator.

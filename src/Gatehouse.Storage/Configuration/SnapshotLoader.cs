@@ -28,7 +28,9 @@ public static class SnapshotLoader
             }
         }
 
-        return new GatewaySnapshot(revision, servers, grants, policies);
+        var disabledUsers = db.Users.AsNoTracking().Where(u => u.DisabledAt != null).Select(u => new { u.Id, u.DisabledAt }).ToList()
+            .ToDictionary(u => u.Id, u => u.DisabledAt!.Value);
+        return new GatewaySnapshot(revision, servers, grants, policies, disabledUsers);
     }
 
     /// <summary>Maps a server record.</summary>
@@ -67,6 +69,7 @@ public static class SnapshotLoader
         RevokedAt = record.RevokedAt,
         RotatedAt = record.RotatedAt,
         PolicyName = record.PolicyName,
+        OwnerUserId = record.OwnerUserId,
     };
 
     /// <summary>Reads the sealed headers column.</summary>

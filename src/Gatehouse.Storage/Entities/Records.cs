@@ -39,6 +39,9 @@ public sealed class GrantRecord
 
     /// <summary>The policy applied to this grant's requests (by name), if any.</summary>
     public string? PolicyName { get; set; }
+
+    /// <summary>The user who owns the grant; null for an organisation grant.</summary>
+    public Guid? OwnerUserId { get; set; }
 }
 
 /// <summary>One server a grant covers (by name: names never change).</summary>
@@ -251,6 +254,9 @@ public sealed class UserRecord
     public string? Email { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? DisabledAt { get; set; }
+
+    /// <summary>When the user last signed in on the login page.</summary>
+    public DateTimeOffset? LastSignInAt { get; set; }
 }
 
 /// <summary>A key of Gatehouse's authorization server (token signing or token encryption), sealed by the vault.</summary>

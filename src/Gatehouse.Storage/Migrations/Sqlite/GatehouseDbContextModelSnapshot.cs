@@ -264,6 +264,9 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.Property<long?>("LastUsedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("OwnerUserId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("PolicyName")
                         .HasMaxLength(63)
                         .HasColumnType("TEXT");
@@ -684,6 +687,9 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("LastSignInAt")
+                        .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
 

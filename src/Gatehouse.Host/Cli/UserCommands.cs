@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Gatehouse.Admin.Administration;
+using Gatehouse.Core.Connections;
+using Gatehouse.Identity.Users;
+using Gatehouse.Storage;
+using Gatehouse.Storage.Configuration;
+using Gatehouse.UpstreamAuth.Flows;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
+
+namespace Gatehouse.Host.Cli;
+
+/// <summary><c>gatehouse user list|offboard</c>.</summary>
+internal static class UserCommands
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var user = new Command("user", "People who sign in to Gatehouse.");
+
+        var list = new Command("list", "List users: id, name, status, created, last sign-in.");
+        list.SetAction(async (parse, ct) =>
+        {
+            var cli = context(parse);
+            var users = await cli.WithAdministrationAsync(a => a.ListUsersAsync(ct), ct);
+            if (cli.Json)
+            {
+                cli.WriteJson(users);
+            }
+            else
+            {
+                cli.Table(["id", "name", "kind", "status", "created", "last sign-in"], users.Select(u => (IReadOnlyList<string>)
+                    [u.Id.ToString(), u.Name, u.Kind, u.Status, CliContext.Time(u.CreatedAt), CliContext.Time(u.LastSignInAt)]));
+            }
+
+            return 0;
+        });
+
+        var target = new Argument<string>("user") { Description = "The user's id or name." };
+        var offboard = new Command("offboard",
+            "Disable a user and cut everything they hold: grants, Gatehouse access and refresh tokens, consents, sign-in sessions, and upstream tokens (revoked at the providers).")
+            { target };
+        offboard.SetAction(async (parse, ct) =>
+        {
+            var cli = context(parse);
+            var idOrName = parse.GetValue(target)!;
+            var report = await cli.WithConnectFlowsAsync(null, async (flows, _) =>
+            {
+                await using var provider = new ServiceCollection().AddLogging().AddGatehouseIdentityStores(cli.Storage).Services.BuildServiceProvider();
+                await using var scope = provider.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+                if (await GatewayAdministration.FindUserAsync(db, idOrName, ct) is not { } record)
+                {
+                    return null;
+                }
+
+                var offboarding = new UserOffboarding(db, scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>(),
+                    scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>(), TimeProvider.System, cli.Storage.TouchChangeStamp,
+                    (id, token) => DisconnectAllAsync(db, flows, id, token));
+                return await offboarding.OffboardAsync(record, "cli", ct);
+            }, ct);
+
+            if (report is null)
+            {
+                cli.Error.WriteLine($"error: No user '{idOrName}' (or the name is shared: use the id). 'gatehouse user list' shows them.");
+                return 3;
+            }
+
+            if (cli.Json)
+            {
+                cli.WriteJson(report);
+            }
+            else
+            {
+                cli.Output.WriteLine($"Offboarded '{report.Name}' ({report.UserId}): {UserOffboarding.Describe(report)}.");
+            }
+
+            return 0;
+        });
+
+        user.Subcommands.Add(list);
+        user.Subcommands.Add(offboard);
+        return user;
+    }
+
+    // Every connection the user owns, revoked at its provider (RFC 7009) before its tokens are cleared from the vault.
+    private static async Task<IReadOnlyList<string>> DisconnectAllAsync(GatehouseDbContext db, ConnectFlows flows, Guid userId, CancellationToken ct)
+    {
+        string[] ownerIds = [userId.ToString(), userId.ToString("N")];
+        var rows = await db.UpstreamConnections.AsNoTracking()
+            .Where(c => c.OwnerKind == "user" && ownerIds.Contains(c.OwnerId))
+            .Join(db.Servers.AsNoTracking(), c => c.ServerId, s => s.Id, (c, s) => new { c.OwnerId, Server = s })
+            .ToListAsync(ct);
+        var cut = new List<string>();
+        foreach (var row in rows)
+        {
+            var server = SnapshotLoader.ToDomain(row.Server);
+            var report = await flows.DisconnectAsync(server, new ConnectionOwner(ConnectionOwnerKind.User, row.OwnerId), "cli", ct);
+            cut.Add($"{server.Name}: {report?.Detail ?? "already gone"}");
+        }
+
+        return cut;
+    }
+}
