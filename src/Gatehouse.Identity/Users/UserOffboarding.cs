@@ -20,9 +20,9 @@ public sealed record OffboardingReport(
 /// <c>gatehouse user offboard</c>: disables a user and cuts every credential they hold, in one action with one audit entry.
 /// </summary>
 /// <remarks>
-/// The user is disabled first and saved before anything else, so no new token or session can be obtained while the rest
-/// is being revoked; the configuration revision is bumped with the audit entry, which makes every gateway refuse the
-/// user's still-valid access tokens on the next request (see <c>GatewaySnapshot.DisabledUsers</c>). Upstream connections
+/// The user is disabled first, with a configuration revision bump, before anything else: no new token or session can be
+/// obtained while the rest is being revoked, and every gateway refuses the user's still-valid access tokens on the next
+/// request (see <c>GatewaySnapshot.DisabledUsers</c>). The audit entry is written with the last step. Upstream connections
 /// are revoked at their providers (RFC 7009) by <paramref name="disconnectUpstreams"/> before their tokens leave the vault.
 /// </remarks>
 /// <param name="db">The database (the OpenIddict stores share it).</param>
@@ -40,8 +40,9 @@ public sealed class UserOffboarding(
     {
         var now = time.GetUtcNow();
         user.DisabledAt ??= now;
-        // Existing sign-in sessions end too: every sign-in and authorization request checks DisabledAt.
-        await db.SaveChangesAsync(ct);
+        // In force at once, before anything else is cut: gateways reload and refuse the user's access tokens, and sign-in
+        // sessions end because every sign-in and authorization request checks DisabledAt.
+        await ConfigurationCommit.SaveUnauditedAsync(db, onChanged, ct);
 
         var grants = await db.Grants.Where(g => g.OwnerUserId == user.Id && g.RevokedAt == null).ToListAsync(ct);
         foreach (var grant in grants)
