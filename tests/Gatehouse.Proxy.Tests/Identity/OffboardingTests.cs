@@ -4,6 +4,7 @@ using Gatehouse.Admin.Administration;
 using Gatehouse.Proxy.Tests.Infrastructure;
 using Gatehouse.Proxy.Tests.UpstreamOAuth;
 using Gatehouse.Storage;
+using Gatehouse.Testing;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Proxy.Tests.Identity;
@@ -118,5 +119,32 @@ public sealed class OffboardingTests
 
         (code, output, _) = await gateway.CliAsync("user", "list", "--json");
         Assert.Equal("disabled", JsonDocument.Parse(output).RootElement.EnumerateArray().Single().GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_grant_whose_owner_is_disabled_is_refused_even_if_it_was_not_revoked()
+    {
+        await using var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
+        await using var gateway = await GatewayHarness.StartAsync();
+        var storage = new GatehouseStorage(gateway.DataDirectory);
+        await AdminCredentials.EnsureAsync(storage, TimeProvider.System);
+        await gateway.AddServerAsync("alpha", upstream.McpUri);
+        using var driver = new OAuthClientDriver(gateway);
+        await driver.SignInForAsync("alpha");
+        var (code, output, error) = await gateway.CliAsync("grant", "create", "--label", "laptop", "--server", "alpha", "--owner", "admin");
+        Assert.True(code == 0, error);
+        var grantToken = output.Split('\n').Single(l => l.StartsWith("gth_", StringComparison.Ordinal)).Trim();
+        Assert.Equal(HttpStatusCode.OK, await driver.CallAsync("alpha", grantToken));
+
+        // Disabled some other way than offboarding (a direct change): the snapshot's disabled users still decide.
+        await using (var db = storage.CreateContext())
+        {
+            (await db.Users.SingleAsync()).DisabledAt = DateTimeOffset.UtcNow;
+            await ConfigurationCommit.SaveUnauditedAsync(db, storage.TouchChangeStamp, CancellationToken.None);
+        }
+
+        using var refused = await gateway.PostAsync("alpha", grantToken, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("GH1010", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
     }
 }
