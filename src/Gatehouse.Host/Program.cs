@@ -21,6 +21,7 @@ public static class Program
             ServeCommand.Create(Context),
             ServerCommands.Create(Context),
             GrantCommands.Create(Context),
+            UserCommands.Create(Context),
             ApplyCommand.Create(Context),
             PolicyCommands.Create(Context),
             AdminCommands.Create(Context),

@@ -80,6 +80,19 @@ public sealed class Admission(
         return !token.StartsWith(Gatehouse.Core.Grants.GrantToken.Prefix, StringComparison.Ordinal) && token.Count('.') == 2;
     }
 
+    /// <summary>Writes <paramref name="error"/> as a URL elicitation (JSON-RPC error -32042, HTTP 200) and logs it.</summary>
+    public async Task RejectWithUrlElicitationAsync(HttpContext context, string serverName, GatewayError error, string rawId)
+    {
+        ProxyLog.Rejected(logger, context.Request.Method, serverName, error.Code, StatusCodes.Status200OK);
+        ExchangeRecorder.NoteError(context, error);
+        var body = Gatehouse.Proxy.Protocol.UrlElicitation.ErrorBody(error, rawId, serverName, Guid.NewGuid().ToString());
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
     /// <summary>Writes a rejection and logs it (code only, never the credential).</summary>
     public Task RejectAsync(HttpContext context, string serverName, GatewayError error, string? rawId = null)
     {

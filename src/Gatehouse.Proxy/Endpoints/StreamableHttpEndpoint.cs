@@ -80,7 +80,7 @@ public sealed class StreamableHttpEndpoint(
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
-            if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse))
+            if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse, body))
             {
                 // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
                 await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
@@ -196,7 +196,8 @@ public sealed class StreamableHttpEndpoint(
     }
 
     /// <returns>True when the upstream refused Streamable HTTP on an auto-transport initialize and nothing was written yet.</returns>
-    private async Task<bool> ForwardAsync(HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody)
+    private async Task<bool> ForwardAsync(
+        HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody, BodyBuffer? body = null)
     {
         var server = admitted.Server;
         UpstreamHeaders.CopyRequestHeaders(context.Request, request);
@@ -205,7 +206,16 @@ public sealed class StreamableHttpEndpoint(
             request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, ticket.Upstream);
         }
 
-        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>());
+        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        if (error is not null && UpstreamForwarder.NeedsUserConnect(error, server) && envelope?.RawId is { } id && body is not null
+            && UrlElicitation.DeclaredBy(body.Memory.Span))
+        {
+            // A per-user server's initialize needs the user's own connection; a client that declared URL elicitation
+            // shows the person Gatehouse's connect page and retries. Others get the plain error, whose message holds the link.
+            await admission.RejectWithUrlElicitationAsync(context, server.Name, error, id);
+            return false;
+        }
+
         if (error is not null)
         {
             await admission.RejectAsync(context, server.Name, error, envelope?.RawId);

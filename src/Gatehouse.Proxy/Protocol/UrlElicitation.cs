@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Gatehouse.Core.Errors;
+
+namespace Gatehouse.Proxy.Protocol;
+
+/// <summary>URL-mode elicitation (2025-11-25): sending a person to a page, here Gatehouse's own connect page.</summary>
+public static class UrlElicitation
+{
+    /// <summary>The JSON-RPC error code of <c>URLElicitationRequiredError</c>.</summary>
+    public const int RequiredCode = -32042;
+
+    /// <summary>The first revision with URL-mode elicitation.</summary>
+    public const string FirstVersion = "2025-11-25";
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// True when <paramref name="message"/> is an <c>initialize</c> request of revision 2025-11-25 or later that declares
+    /// <c>capabilities.elicitation.url</c>; only such clients may be sent error -32042.
+    /// </summary>
+    public static bool DeclaredBy(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            if (!JsonDocument.TryParseValue(ref reader, out var document))
+            {
+                return false;
+            }
+
+            using (document)
+            {
+                var root = document.RootElement;
+                return root.ValueKind == JsonValueKind.Object
+                    && root.TryGetProperty("method", out var method) && method.ValueEquals("initialize")
+                    && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+                    && parameters.TryGetProperty("protocolVersion", out var version) && version.ValueKind == JsonValueKind.String
+                    && string.CompareOrdinal(version.GetString(), FirstVersion) >= 0
+                    && parameters.TryGetProperty("capabilities", out var capabilities) && capabilities.ValueKind == JsonValueKind.Object
+                    && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
+                    && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The <c>URLElicitationRequiredError</c> for <paramref name="error"/>: <c>data.elicitations[0]</c> sends the person to
+    /// <see cref="GatewayError.ConnectUrl"/>; Gatehouse's own fields stay beside it in <c>data</c>.
+    /// </summary>
+    public static byte[] ErrorBody(GatewayError error, string rawId, string server, string elicitationId)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            writer.WritePropertyName("id");
+            writer.WriteRawValue(rawId, skipInputValidation: true);
+            writer.WriteStartObject("error");
+            writer.WriteNumber("code", RequiredCode);
+            writer.WriteString("message", error.Message);
+            writer.WriteStartObject("data");
+            writer.WriteStartArray("elicitations");
+            writer.WriteStartObject();
+            writer.WriteString("mode", "url");
+            writer.WriteString("elicitationId", elicitationId);
+            writer.WriteString("url", error.ConnectUrl);
+            writer.WriteString("message", $"Connect your account of '{server}' to Gatehouse: the page asks the upstream service to approve access for you.");
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteString("gatehouseError", error.Code);
+            writer.WriteString("server", server);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}
