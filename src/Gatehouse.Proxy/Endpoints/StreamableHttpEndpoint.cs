@@ -207,13 +207,17 @@ public sealed class StreamableHttpEndpoint(
         }
 
         var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
-        if (error is not null && UpstreamForwarder.NeedsUserConnect(error, server) && envelope?.RawId is { } id && body is not null
-            && UrlElicitation.DeclaredBy(body.Memory.Span))
+        if (error is not null && UpstreamForwarder.NeedsUserConnect(error, server) && envelope?.RawId is { } id && body is not null)
         {
-            // A per-user server's initialize needs the user's own connection; a client that declared URL elicitation
-            // shows the person Gatehouse's connect page and retries. Others get the plain error, whose message holds the link.
-            await admission.RejectWithUrlElicitationAsync(context, server.Name, error, id);
-            return false;
+            // The user's own connection is missing: a client that declared URL elicitation shows the person Gatehouse's
+            // connect page and retries (2025-11-25 declares it at initialize, 2026-07-28 on every request). Others get
+            // the plain error, whose message holds the link.
+            var stateless = IsStatelessEra(context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString());
+            if (stateless ? UrlElicitation.DeclaredInMeta(body.Memory.Span) : UrlElicitation.DeclaredBy(body.Memory.Span))
+            {
+                await admission.RejectWithUrlElicitationAsync(context, server.Name, error, id, inputRequired: stateless);
+                return false;
+            }
         }
 
         if (error is not null)

@@ -47,6 +47,85 @@ public static class UrlElicitation
         }
     }
 
+    /// <summary>The <c>_meta</c> key under which 2026-07-28 clients declare their capabilities on every request.</summary>
+    public const string ClientCapabilitiesMeta = "io.modelcontextprotocol/clientCapabilities";
+
+    /// <summary>
+    /// True when a 2026-07-28 request (<c>tools/call</c>, <c>resources/read</c> or <c>prompts/get</c>, the only ones that
+    /// may answer <c>input_required</c>) declares <c>elicitation.url</c> in its <c>_meta</c> client capabilities.
+    /// </summary>
+    public static bool DeclaredInMeta(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            if (!JsonDocument.TryParseValue(ref reader, out var document))
+            {
+                return false;
+            }
+
+            using (document)
+            {
+                var root = document.RootElement;
+                return root.ValueKind == JsonValueKind.Object
+                    && root.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
+                    && method.GetString() is "tools/call" or "resources/read" or "prompts/get"
+                    && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+                    && parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+                    && meta.TryGetProperty(ClientCapabilitiesMeta, out var capabilities) && capabilities.ValueKind == JsonValueKind.Object
+                    && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
+                    && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The 2026-07-28 answer: a result of type <c>input_required</c> whose one input request is an
+    /// <c>elicitation/create</c> in URL mode. The client opens the URL, then retries the request with a new id.
+    /// </summary>
+    /// <remarks>
+    /// <c>requestState</c> is the elicitation id and nothing more: Gatehouse keeps no state between the rounds (the retry
+    /// succeeds once the connection exists), so a forged or replayed value can change nothing.
+    /// </remarks>
+    public static byte[] InputRequiredBody(GatewayError error, string rawId, string server, string elicitationId)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            writer.WritePropertyName("id");
+            writer.WriteRawValue(rawId, skipInputValidation: true);
+            writer.WriteStartObject("result");
+            writer.WriteString("resultType", "input_required");
+            writer.WriteStartObject("inputRequests");
+            writer.WriteStartObject("connect");
+            writer.WriteString("method", "elicitation/create");
+            writer.WriteStartObject("params");
+            WriteUrlParams(writer, error, server, elicitationId);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.WriteString("requestState", elicitationId);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteUrlParams(Utf8JsonWriter writer, GatewayError error, string server, string elicitationId)
+    {
+        writer.WriteString("mode", "url");
+        writer.WriteString("elicitationId", elicitationId);
+        writer.WriteString("url", error.ConnectUrl);
+        writer.WriteString("message", $"Connect your account of '{server}' to Gatehouse: the page asks the upstream service to approve access for you.");
+    }
+
     /// <summary>
     /// The <c>URLElicitationRequiredError</c> for <paramref name="error"/>: <c>data.elicitations[0]</c> sends the person to
     /// <see cref="GatewayError.ConnectUrl"/>; Gatehouse's own fields stay beside it in <c>data</c>.
@@ -66,10 +145,7 @@ public static class UrlElicitation
             writer.WriteStartObject("data");
             writer.WriteStartArray("elicitations");
             writer.WriteStartObject();
-            writer.WriteString("mode", "url");
-            writer.WriteString("elicitationId", elicitationId);
-            writer.WriteString("url", error.ConnectUrl);
-            writer.WriteString("message", $"Connect your account of '{server}' to Gatehouse: the page asks the upstream service to approve access for you.");
+            WriteUrlParams(writer, error, server, elicitationId);
             writer.WriteEndObject();
             writer.WriteEndArray();
             writer.WriteString("gatehouseError", error.Code);

@@ -48,6 +48,49 @@ public sealed class PerUserConnectionTests
     }
 
     [Fact]
+    public async Task A_2026_07_28_client_gets_an_input_required_result_and_its_retry_succeeds_once_connected()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync(perUser: true);
+        var (alice, token) = await SignInAsync(world, "alice");
+        using (alice)
+        {
+            using var first = await PostStatelessWhoAmIAsync(world, token, id: 5, retryOf: null);
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            var result = (await GatewayHarness.ReadJsonRpcAsync(first)).GetProperty("result");
+            Assert.Equal("input_required", result.GetProperty("resultType").GetString());
+            var input = Assert.Single(result.GetProperty("inputRequests").EnumerateObject()).Value;
+            Assert.Equal("elicitation/create", input.GetProperty("method").GetString());
+            Assert.Equal("url", input.GetProperty("params").GetProperty("mode").GetString());
+            var url = input.GetProperty("params").GetProperty("url").GetString()!;
+            Assert.StartsWith(new Uri(world.Gateway.BaseUri, "oauth/connect/user/" + Server + "?ticket=").ToString(), url, StringComparison.Ordinal);
+            var requestState = result.GetProperty("requestState").GetString()!;
+
+            var (status, page) = await FollowAsync(alice, url, world, "alice-upstream");
+            Assert.True(status == HttpStatusCode.OK, page);
+
+            using var retry = await PostStatelessWhoAmIAsync(world, token, id: 6, retryOf: requestState);
+            var body = await GatewayHarness.ReadJsonRpcAsync(retry);
+            Assert.True(body.TryGetProperty("result", out var retried), body.ToString());
+            Assert.NotEqual("input_required", retried.TryGetProperty("resultType", out var type) ? type.GetString() : null);
+            var text = retried.GetProperty("content")[0].GetProperty("text").GetString()!;
+            Assert.Equal("alice-upstream", JsonDocument.Parse(text).RootElement.GetProperty("sub").GetString());
+        }
+    }
+
+    private static Task<HttpResponseMessage> PostStatelessWhoAmIAsync(OAuthUpstreamFixture world, string token, int id, string? retryOf)
+    {
+        var retry = retryOf is null ? "" : ",\"inputResponses\":{\"connect\":{\"action\":\"accept\"}},\"requestState\":\"" + retryOf + "\"";
+        const string Meta = """ "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{"url":{}}}}""";
+        var json = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":{}" + retry + "," + Meta + "}}";
+        return world.Gateway.PostAsync(Server, token, json, r =>
+        {
+            r.Headers.Add("MCP-Protocol-Version", "2026-07-28");
+            r.Headers.Add("Mcp-Method", "tools/call");
+            r.Headers.Add("Mcp-Name", "whoami");
+        });
+    }
+
+    [Fact]
     public async Task A_client_without_url_elicitation_gets_an_error_whose_message_holds_the_absolute_connect_url()
     {
         await using var world = await OAuthUpstreamFixture.StartAsync(perUser: true);
