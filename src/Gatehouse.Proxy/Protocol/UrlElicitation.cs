@@ -18,34 +18,12 @@ public static class UrlElicitation
     /// True when <paramref name="message"/> is an <c>initialize</c> request of revision 2025-11-25 or later that declares
     /// <c>capabilities.elicitation.url</c>; only such clients may be sent error -32042.
     /// </summary>
-    public static bool DeclaredBy(ReadOnlySpan<byte> message)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(message);
-            if (!JsonDocument.TryParseValue(ref reader, out var document))
-            {
-                return false;
-            }
-
-            using (document)
-            {
-                var root = document.RootElement;
-                return root.ValueKind == JsonValueKind.Object
-                    && root.TryGetProperty("method", out var method) && method.ValueEquals("initialize")
-                    && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
-                    && parameters.TryGetProperty("protocolVersion", out var version) && version.ValueKind == JsonValueKind.String
-                    && string.CompareOrdinal(version.GetString(), FirstVersion) >= 0
-                    && parameters.TryGetProperty("capabilities", out var capabilities) && capabilities.ValueKind == JsonValueKind.Object
-                    && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
-                    && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
-            }
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
+    public static bool DeclaredBy(ReadOnlySpan<byte> message) => Inspect(message, static root =>
+        root.TryGetProperty("method", out var method) && method.ValueEquals("initialize")
+        && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+        && parameters.TryGetProperty("protocolVersion", out var version) && version.ValueKind == JsonValueKind.String
+        && string.CompareOrdinal(version.GetString(), FirstVersion) >= 0
+        && parameters.TryGetProperty("capabilities", out var capabilities) && DeclaresUrl(capabilities));
 
     /// <summary>The <c>_meta</c> key under which 2026-07-28 clients declare their capabilities on every request.</summary>
     public const string ClientCapabilitiesMeta = "io.modelcontextprotocol/clientCapabilities";
@@ -54,7 +32,20 @@ public static class UrlElicitation
     /// True when a 2026-07-28 request (<c>tools/call</c>, <c>resources/read</c> or <c>prompts/get</c>, the only ones that
     /// may answer <c>input_required</c>) declares <c>elicitation.url</c> in its <c>_meta</c> client capabilities.
     /// </summary>
-    public static bool DeclaredInMeta(ReadOnlySpan<byte> message)
+    public static bool DeclaredInMeta(ReadOnlySpan<byte> message) => Inspect(message, static root =>
+        root.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
+        && method.GetString() is "tools/call" or "resources/read" or "prompts/get"
+        && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+        && parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+        && meta.TryGetProperty(ClientCapabilitiesMeta, out var capabilities) && DeclaresUrl(capabilities));
+
+    private static bool DeclaresUrl(JsonElement capabilities) =>
+        capabilities.ValueKind == JsonValueKind.Object
+        && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
+        && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
+
+    // Only read when a per-user connection is missing, so parsing the message a second time costs nothing on the hot path.
+    private static bool Inspect(ReadOnlySpan<byte> message, Func<JsonElement, bool> check)
     {
         try
         {
@@ -66,15 +57,7 @@ public static class UrlElicitation
 
             using (document)
             {
-                var root = document.RootElement;
-                return root.ValueKind == JsonValueKind.Object
-                    && root.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
-                    && method.GetString() is "tools/call" or "resources/read" or "prompts/get"
-                    && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
-                    && parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
-                    && meta.TryGetProperty(ClientCapabilitiesMeta, out var capabilities) && capabilities.ValueKind == JsonValueKind.Object
-                    && capabilities.TryGetProperty("elicitation", out var elicitation) && elicitation.ValueKind == JsonValueKind.Object
-                    && elicitation.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.Object;
+                return document.RootElement.ValueKind == JsonValueKind.Object && check(document.RootElement);
             }
         }
         catch (JsonException)
