@@ -79,7 +79,9 @@ public sealed class StreamableHttpEndpoint(
                 return;
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
+            // A 2026-07-28 retry after Gatehouse's own connect round carries state the upstream never issued.
+            var content = stateless && UrlElicitation.WithoutGatehouseRound(body.Memory.Span) is { } stripped ? new ByteArrayContent(stripped) : body.ToContent();
+            using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = content };
             if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse, body))
             {
                 // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.

@@ -12,6 +12,9 @@ public static class UrlElicitation
     /// <summary>The first revision with URL-mode elicitation.</summary>
     public const string FirstVersion = "2025-11-25";
 
+    /// <summary>Marks a <c>requestState</c> that Gatehouse issued (never the upstream), so the retry's round can be removed.</summary>
+    public const string RequestStatePrefix = "gatehouse-connect:";
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
@@ -38,6 +41,37 @@ public static class UrlElicitation
         && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object
         && parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
         && meta.TryGetProperty(ClientCapabilitiesMeta, out var capabilities) && DeclaresUrl(capabilities));
+
+    /// <summary>
+    /// The message without the <c>requestState</c> and <c>inputResponses</c> of a round Gatehouse started; null when it
+    /// carries no such round (the common case, decided without parsing).
+    /// </summary>
+    public static byte[]? WithoutGatehouseRound(ReadOnlySpan<byte> message)
+    {
+        if (message.IndexOf("\"gatehouse-connect:"u8) < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(message) is not System.Text.Json.Nodes.JsonObject root
+                || root["params"] is not System.Text.Json.Nodes.JsonObject parameters
+                || parameters["requestState"]?.GetValueKind() != JsonValueKind.String
+                || !parameters["requestState"]!.GetValue<string>().StartsWith(RequestStatePrefix, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            parameters.Remove("requestState");
+            parameters.Remove("inputResponses");
+            return JsonSerializer.SerializeToUtf8Bytes(root);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static bool DeclaresUrl(JsonElement capabilities) =>
         capabilities.ValueKind == JsonValueKind.Object
@@ -72,7 +106,8 @@ public static class UrlElicitation
     /// </summary>
     /// <remarks>
     /// <c>requestState</c> is the elicitation id and nothing more: Gatehouse keeps no state between the rounds (the retry
-    /// succeeds once the connection exists), so a forged or replayed value can change nothing.
+    /// succeeds once the connection exists), so a forged or replayed value can change nothing. The retry's round is
+    /// removed before forwarding (<see cref="WithoutGatehouseRound"/>): the upstream never issued it.
     /// </remarks>
     public static byte[] InputRequiredBody(GatewayError error, string rawId, string server, string elicitationId)
     {
@@ -93,7 +128,7 @@ public static class UrlElicitation
             writer.WriteEndObject();
             writer.WriteEndObject();
             writer.WriteEndObject();
-            writer.WriteString("requestState", elicitationId);
+            writer.WriteString("requestState", RequestStatePrefix + elicitationId);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
