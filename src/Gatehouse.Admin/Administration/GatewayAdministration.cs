@@ -325,6 +325,7 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         Scopes = spec.Scopes,
         AllowLoopback = spec.AllowLoopback,
         AssumePkce = spec.AssumePkce,
+        PerUser = spec.PerUser,
     };
 
     private bool OAuthEqual(UpstreamOAuthSettings? stored, OAuthSpec? wanted)
@@ -339,7 +340,7 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
             return stored.Grant == SealOAuth(wanted with { ClientSecret = null, PrivateKeyPem = null })!.Grant
                 && stored.ClientId == wanted.ClientId && stored.PrivateKeyId == wanted.PrivateKeyId
                 && stored.TokenEndpointAuthMethod == wanted.AuthMethod && stored.Scopes == wanted.Scopes
-                && stored.AllowLoopback == wanted.AllowLoopback && stored.AssumePkce == wanted.AssumePkce
+                && stored.AllowLoopback == wanted.AllowLoopback && stored.AssumePkce == wanted.AssumePkce && stored.PerUser == wanted.PerUser
                 && (stored.ProtectedClientSecret is null ? wanted.ClientSecret is null : wanted.ClientSecret is not null && vault.Unprotect(stored.ProtectedClientSecret) == wanted.ClientSecret)
                 && (stored.ProtectedPrivateKey is null ? wanted.PrivateKeyPem is null : wanted.PrivateKeyPem is not null && vault.Unprotect(stored.ProtectedPrivateKey) == wanted.PrivateKeyPem);
         }

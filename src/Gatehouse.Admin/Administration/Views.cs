@@ -44,9 +44,10 @@ public sealed record ServerSpec(string Name, string Url, string? Transport, IRea
 /// <param name="Scopes">Scopes to request (space-separated); discovered when null.</param>
 /// <param name="AllowLoopback">Permit loopback/HTTP authorization URLs (tests, local development).</param>
 /// <param name="AssumePkce">Proceed when the authorization server does not advertise S256.</param>
+/// <param name="PerUser">Each signed-in user connects their own upstream account instead of one shared connection.</param>
 public sealed record OAuthSpec(
     string? Grant = null, string? ClientId = null, string? ClientSecret = null, string? PrivateKeyPem = null, string? PrivateKeyId = null,
-    string? AuthMethod = null, string? Scopes = null, bool AllowLoopback = false, bool AssumePkce = false);
+    string? AuthMethod = null, string? Scopes = null, bool AllowLoopback = false, bool AssumePkce = false, bool PerUser = false);
 
 /// <summary>What <c>apply</c> did to each object.</summary>
 public sealed record ApplyReport(IReadOnlyList<ApplyChange> Changes)

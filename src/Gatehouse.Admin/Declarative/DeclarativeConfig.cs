@@ -108,7 +108,7 @@ public static partial class DeclarativeConfig
                 }
 
                 oauth = new OAuthSpec(o.Grant, o.ClientId, Resolve("client-secret", o.ClientSecret), pem, o.KeyId, o.TokenAuthMethod, o.Scopes,
-                    o.AllowLoopback ?? false, o.AssumePkce ?? false);
+                    o.AllowLoopback ?? false, o.AssumePkce ?? false, o.PerUser ?? false);
             }
 
             specs.Add(new ServerSpec(server.Name, server.Url, server.Transport, headers, server.Enabled ?? true, oauth));
@@ -189,5 +189,6 @@ public static partial class DeclarativeConfig
         public string? Scopes { get; set; }
         public bool? AllowLoopback { get; set; }
         public bool? AssumePkce { get; set; }
+        public bool? PerUser { get; set; }
     }
 }

@@ -133,4 +133,7 @@ public enum GatewayErrorId
 
     /// <summary>The connection was revoked (disconnect or offboarding).</summary>
     UpstreamConnectionRevoked = 1706,
+
+    /// <summary>A per-user server was called with a credential that names no Gatehouse user (a grant token).</summary>
+    PerUserServerNeedsUser = 1707,
 }

@@ -131,6 +131,15 @@ public static class GatewayErrors
     public static GatewayError UpstreamNeedsReauth(string server, string connectHint, string? connectUrl) => new(GatewayErrorId.UpstreamNeedsReauth, 503, UpstreamFailure,
         $"The authorization for server '{server}' is no longer valid (the upstream refused the refresh token); someone must connect it again. {connectHint}") { ConnectUrl = connectUrl };
 
+    public static GatewayError UpstreamUserNotConnected(string server, string connectUrl, bool reauth) => new(
+        reauth ? GatewayErrorId.UpstreamNeedsReauth : GatewayErrorId.UpstreamNotConnected, 503, UpstreamFailure,
+        $"Server '{server}' uses your own upstream account, and {(reauth ? "its authorization is no longer valid" : "you have not connected it yet")}. " +
+        $"Open {connectUrl} in a browser signed in to Gatehouse as you, approve access there, then retry.") { ConnectUrl = connectUrl };
+
+    public static GatewayError PerUserServerNeedsUser(string server) => new(GatewayErrorId.PerUserServerNeedsUser, 403, Unauthorized,
+        $"Server '{server}' uses per-user upstream connections (each person's own account), so it needs a Gatehouse sign-in, not a grant token. " +
+        "Connect with an MCP client that signs in to Gatehouse with OAuth, or ask an admin for a shared server.");
+
     public static GatewayError UpstreamConnectionRevoked(string server, string connectHint, string? connectUrl) => new(GatewayErrorId.UpstreamConnectionRevoked, 503, UpstreamFailure,
         $"The connection to server '{server}' was revoked. {connectHint}") { ConnectUrl = connectUrl };
 

@@ -29,9 +29,10 @@ internal static class ServerCommands
         var scopes = new Option<string>("--scopes") { Description = "oauth: scopes to request, space-separated (else taken from the upstream's challenge or metadata)." };
         var allowLoopback = new Option<bool>("--allow-loopback-auth") { Description = "oauth: let discovery and token requests reach loopback addresses over plain HTTP (local development and tests only)." };
         var assumePkce = new Option<bool>("--assume-pkce") { Description = "oauth: proceed when the authorization server does not advertise PKCE S256 (some providers omit it)." };
+        var perUser = new Option<bool>("--per-user") { Description = "oauth: each Gatehouse user connects their own upstream account (signed-in users only; grant tokens are refused)." };
         var add = new Command("add", "Register an upstream server.")
         {
-            name, url, transport, header, auth, grantType, clientId, clientSecretEnv, privateKeyFile, keyId, authMethod, scopes, allowLoopback, assumePkce,
+            name, url, transport, header, auth, grantType, clientId, clientSecretEnv, privateKeyFile, keyId, authMethod, scopes, allowLoopback, assumePkce, perUser,
         };
         add.SetAction(async (parse, ct) =>
         {
@@ -83,7 +84,7 @@ internal static class ServerCommands
                 }
 
                 oauth = new OAuthSpec(parse.GetValue(grantType), parse.GetValue(clientId), secret, pem, parse.GetValue(keyId), parse.GetValue(authMethod),
-                    parse.GetValue(scopes), parse.GetValue(allowLoopback), parse.GetValue(assumePkce));
+                    parse.GetValue(scopes), parse.GetValue(allowLoopback), parse.GetValue(assumePkce), parse.GetValue(perUser));
             }
 
             var spec = new ServerSpec(parse.GetValue(name)!, parse.GetValue(url)!, parse.GetValue(transport), headers, OAuth: oauth);
@@ -126,7 +127,7 @@ internal static class ServerCommands
                 cli.Output.WriteLine($"enabled:    {(v.Enabled ? "yes" : "no")}");
                 if (v.OAuth is { } o)
                 {
-                    cli.Output.WriteLine($"oauth:      grant {o.Grant}{(o.ClientId is null ? ", client registered automatically" : $", client id {o.ClientId}")}{(o.HasClientSecret ? ", secret stored" : "")}{(o.HasPrivateKey ? ", private key stored" : "")}{(o.Scopes is null ? "" : $", scopes {o.Scopes}")}{(o.AllowLoopback ? ", loopback allowed" : "")}");
+                    cli.Output.WriteLine($"oauth:      grant {o.Grant}{(o.ClientId is null ? ", client registered automatically" : $", client id {o.ClientId}")}{(o.HasClientSecret ? ", secret stored" : "")}{(o.HasPrivateKey ? ", private key stored" : "")}{(o.Scopes is null ? "" : $", scopes {o.Scopes}")}{(o.AllowLoopback ? ", loopback allowed" : "")}{(o.PerUser ? ", per-user connections" : "")}");
                 }
 
                 if (v.Connection is { } c)

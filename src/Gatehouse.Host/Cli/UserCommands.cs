@@ -11,7 +11,7 @@ using OpenIddict.Abstractions;
 
 namespace Gatehouse.Host.Cli;
 
-/// <summary><c>gatehouse user list|offboard</c>.</summary>
+/// <summary><c>gatehouse user add|list|offboard</c>.</summary>
 internal static class UserCommands
 {
     public static Command Create(Func<ParseResult, CliContext> context)
@@ -78,6 +78,20 @@ internal static class UserCommands
             return 0;
         });
 
+        var addName = new Argument<string>("name") { Description = "The user's display name." };
+        var add = new Command("add", "Create a local user, or give an existing one a new sign-in token; the token signs them in once.") { addName };
+        add.SetAction(async (parse, ct) =>
+        {
+            var cli = context(parse);
+            var result = await cli.WithAdministrationAsync(a => a.AddLocalUserAsync(parse.GetValue(addName)!, "cli", ct), ct);
+            return cli.Report(result, v =>
+            {
+                cli.Output.WriteLine($"User '{v.Name}' ({v.Id:N}). One-time sign-in token (shown once; the person enters it on the login page):");
+                cli.Output.WriteLine(v.SignInToken);
+            });
+        });
+
+        user.Subcommands.Add(add);
         user.Subcommands.Add(list);
         user.Subcommands.Add(offboard);
         return user;

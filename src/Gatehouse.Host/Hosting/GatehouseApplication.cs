@@ -82,6 +82,7 @@ public static class GatehouseApplication
         builder.Services.AddSingleton(sp => new UpstreamTokenBroker(
             sp.GetRequiredService<UpstreamAuthServices>(), () => snapshots.Current.Revision, sp.GetRequiredService<ILogger<UpstreamTokenBroker>>()));
         builder.Services.AddSingleton<IUpstreamTokenSource>(sp => sp.GetRequiredService<UpstreamTokenBroker>());
+        builder.Services.AddSingleton<IUserConnectLinks>(sp => new UserConnectLinks(sp.GetRequiredService<UpstreamAuthServices>()));
         builder.Services.AddSingleton(sp => new ConnectFlows(sp.GetRequiredService<UpstreamAuthServices>(), sp.GetRequiredService<UpstreamTokenBroker>().Forget));
         builder.Services.AddHostedService<GatewayAddressRecorder>();
         var proxyOptions = new Gatehouse.Proxy.ProxyOptions();
@@ -108,7 +109,8 @@ public static class GatehouseApplication
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed))
             .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>());
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
-        app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), VerifyAdminTokenAsync);
+        app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), VerifyAdminTokenAsync,
+            Gatehouse.Identity.Interaction.LoginScheme.SignedInUserAsync, Gatehouse.Identity.Interaction.LoginScheme.LoginPath);
         app.MapGet("/healthz", () => Results.Text("ok"));
         if (settings.MetricsEnabled)
         {

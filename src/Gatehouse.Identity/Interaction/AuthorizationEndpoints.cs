@@ -2,7 +2,9 @@ using System.Collections.Immutable;
 using System.Security.Claims;
 using Gatehouse.Identity.Server;
 using Gatehouse.Identity.Users;
+using Gatehouse.Core.Security;
 using Gatehouse.Storage;
+using Gatehouse.Storage.Entities;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -175,13 +177,16 @@ public sealed class AuthorizationEndpoints(
 
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         var returnUrl = SafeReturnUrl(form["returnUrl"]);
-        if (!await verifyAdminToken(form["token"].ToString().Trim(), context.RequestAborted))
+        var token = form["token"].ToString().Trim();
+        var user = await verifyAdminToken(token, context.RequestAborted)
+            ? await BootstrapAdmin.EnsureAsync(db, time, context.RequestAborted)
+            : await RedeemLocalSignInAsync(token, context.RequestAborted);
+        if (user is null)
         {
             var tokens = antiforgery.GetAndStoreTokens(context);
-            return InteractionPages.Login(context.Response, returnUrl, tokens.FormFieldName, tokens.RequestToken!, "That is not the admin token.");
+            return InteractionPages.Login(context.Response, returnUrl, tokens.FormFieldName, tokens.RequestToken!, "That is neither the admin token nor a valid sign-in token.");
         }
 
-        var user = await BootstrapAdmin.EnsureAsync(db, time, context.RequestAborted);
         if (user.DisabledAt is { } disabledAt)
         {
             var tokens = antiforgery.GetAndStoreTokens(context);
@@ -198,9 +203,40 @@ public sealed class AuthorizationEndpoints(
         return Results.Redirect(returnUrl);
     }
 
-    // Only Gatehouse's own authorization endpoint: never an open redirect.
+    // A local user's one-time token: found by its hash and cleared in the same save, so it signs in once.
+    private async Task<UserRecord?> RedeemLocalSignInAsync(string token, CancellationToken ct)
+    {
+        if (!SecretToken.IsWellFormed(token, LocalUserSignIn.Prefix))
+        {
+            return null;
+        }
+
+        var hash = SecretToken.Hash(token);
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Issuer == LocalUserSignIn.Issuer && u.ExternalSubject == hash && u.DisabledAt == null, ct);
+        if (user is null)
+        {
+            return null;
+        }
+
+        // Conditional on the hash still being there, so two racing sign-ins cannot both use one token.
+        var claimed = await db.Users.Where(u => u.Id == user.Id && u.ExternalSubject == hash)
+            .ExecuteUpdateAsync(set => set.SetProperty(u => u.ExternalSubject, (string?)null), ct);
+        if (claimed != 1)
+        {
+            return null;
+        }
+
+        db.AuditEvents.Add(new AuditEventRecord { At = time.GetUtcNow(), Actor = "login", Action = "user.sign-in", Target = $"user:{user.Id:N} ({user.DisplayName})" });
+        await db.SaveChangesAsync(ct);
+        return user;
+    }
+
+    // Only Gatehouse's own authorization endpoint and per-user connect page: never an open redirect.
     private static string SafeReturnUrl(string? returnUrl) =>
-        returnUrl is not null && returnUrl.StartsWith("/oauth2/authorize?", StringComparison.Ordinal) && !returnUrl.Contains('\\') ? returnUrl : "/oauth2/authorize";
+        returnUrl is not null && !returnUrl.Contains('\\')
+        && (returnUrl.StartsWith("/oauth2/authorize?", StringComparison.Ordinal)
+            || (returnUrl.StartsWith("/oauth/connect/user/", StringComparison.Ordinal) && !returnUrl.Contains("//", StringComparison.Ordinal)))
+            ? returnUrl : "/oauth2/authorize";
 
     private static string[] Requested(OpenIddictRequest request) => request.Resources?.OfType<string>().ToArray() ?? [];
 

@@ -14,4 +14,11 @@ public static class LoginScheme
 
     /// <summary>The antiforgery cookie's name.</summary>
     public static string AntiforgeryCookieName(bool secure) => secure ? "__Host-gatehouse-csrf" : "gatehouse-csrf";
+
+    /// <summary>The id of the Gatehouse user signed in in this browser, or null.</summary>
+    public static async Task<string?> SignedInUserAsync(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        var login = await Microsoft.AspNetCore.Authentication.AuthenticationHttpContextExtensions.AuthenticateAsync(context, Name);
+        return login.Succeeded ? login.Principal.FindFirst(OpenIddict.Abstractions.OpenIddictConstants.Claims.Subject)?.Value : null;
+    }
 }

@@ -10,6 +10,12 @@ public sealed record GatewayPrincipal(string Id, string Label, Grant? Grant)
 {
     /// <summary>The OAuth client the user signed in with (access tokens only).</summary>
     public string? ClientId { get; init; }
+
+    /// <summary>The Gatehouse user behind an access token; null for a grant token.</summary>
+    public string? UserId => Grant is null && Id.StartsWith(UserPrefix, StringComparison.Ordinal) ? Id[UserPrefix.Length..] : null;
+
+    /// <summary>The prefix of <see cref="Id"/> for users.</summary>
+    public const string UserPrefix = "user:";
 }
 
 /// <summary>Receives grant usage so "last used" can be stored off the request path.</summary>

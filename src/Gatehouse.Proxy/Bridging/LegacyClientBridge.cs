@@ -96,7 +96,7 @@ public sealed class LegacyClientBridge(
             using var request = new HttpRequestMessage(HttpMethod.Post, server.Url) { Content = new ByteArrayContent(message) };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             AddSessionHeaders(request, session);
-            var (response, error) = await forwarder.SendAsync(request, server, session.Lifetime);
+            var (response, error) = await forwarder.SendAsync(request, server, session.Lifetime, principal: session.Principal);
             if (error is not null)
             {
                 Fail(session, envelope, error);
@@ -193,7 +193,7 @@ public sealed class LegacyClientBridge(
         using var request = new HttpRequestMessage(HttpMethod.Get, session.Server.Url);
         request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
         AddSessionHeaders(request, session);
-        var (response, error) = await forwarder.SendAsync(request, session.Server, session.Lifetime);
+        var (response, error) = await forwarder.SendAsync(request, session.Server, session.Lifetime, principal: session.Principal);
         using (response)
         {
             // An upstream without a GET stream (405) simply has nothing unsolicited to say.
@@ -216,7 +216,7 @@ public sealed class LegacyClientBridge(
             using var request = new HttpRequestMessage(HttpMethod.Delete, session.Server.Url);
             AddSessionHeaders(request, session);
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            var (response, _) = await forwarder.SendAsync(request, session.Server, cts.Token);
+            var (response, _) = await forwarder.SendAsync(request, session.Server, cts.Token, principal: session.Principal);
             response?.Dispose();
         }
         catch (OperationCanceledException)

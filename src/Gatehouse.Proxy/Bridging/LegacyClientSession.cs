@@ -34,6 +34,9 @@ public sealed class LegacyClientSession : IBridgedSession
     /// <summary>The principal that opened the stream.</summary>
     public string PrincipalId { get; }
 
+    /// <summary>The caller, for choosing a per-user server's upstream connection (only its id is known here).</summary>
+    public Gatehouse.Proxy.Authentication.GatewayPrincipal Principal => new(PrincipalId, PrincipalId, null);
+
     /// <summary>Messages for the client's SSE stream, in the order the upstream produced them.</summary>
     public Channel<string> Outbound { get; } = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 

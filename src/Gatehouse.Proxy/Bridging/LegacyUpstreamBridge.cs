@@ -70,7 +70,7 @@ public sealed class LegacyUpstreamBridge(
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, session.MessageEndpoint) { Content = body.ToContent() };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>());
+            var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
             using (response)
             {
                 if (response is not null)
@@ -163,7 +163,7 @@ public sealed class LegacyUpstreamBridge(
         var sseUrl = server.Url;
         using var request = new HttpRequestMessage(HttpMethod.Get, sseUrl);
         request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
-        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted);
+        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, principal: admitted.Principal);
         if (error is not null)
         {
             return (null, error);

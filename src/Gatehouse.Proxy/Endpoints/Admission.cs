@@ -101,6 +101,25 @@ public sealed class Admission(
         return !token.StartsWith(Gatehouse.Core.Grants.GrantToken.Prefix, StringComparison.Ordinal) && token.Count('.') == 2;
     }
 
+    /// <summary>
+    /// Writes <paramref name="error"/> as a URL elicitation, HTTP 200: error -32042 (2025-11-25), or an
+    /// <c>input_required</c> result when <paramref name="inputRequired"/> (2026-07-28). Logged like any rejection.
+    /// </summary>
+    public async Task RejectWithUrlElicitationAsync(HttpContext context, string serverName, GatewayError error, string rawId, bool inputRequired = false)
+    {
+        ProxyLog.Rejected(logger, context.Request.Method, serverName, error.Code, StatusCodes.Status200OK);
+        ExchangeRecorder.NoteError(context, error);
+        var elicitationId = Guid.NewGuid().ToString();
+        var body = inputRequired
+            ? Gatehouse.Proxy.Protocol.UrlElicitation.InputRequiredBody(error, rawId, serverName, elicitationId)
+            : Gatehouse.Proxy.Protocol.UrlElicitation.ErrorBody(error, rawId, serverName, elicitationId);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
     /// <summary>Writes a rejection and logs it (code only, never the credential).</summary>
     public Task RejectAsync(HttpContext context, string serverName, GatewayError error, string? rawId = null)
     {

@@ -52,7 +52,7 @@ public sealed class LegacySseEndpoint(
         UpstreamHeaders.CopyRequestHeaders(context.Request, request);
         request.Headers.Accept.Clear();
         request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
-        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>());
+        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
         if (error is not null)
         {
             await admission.RejectAsync(context, server, error);
@@ -191,7 +191,7 @@ public sealed class LegacySseEndpoint(
         using var request = new HttpRequestMessage(HttpMethod.Post, upstreamEndpoint) { Content = body.ToContent() };
         UpstreamHeaders.CopyRequestHeaders(context.Request, request);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>());
+        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
         if (error is not null)
         {
             await admission.RejectAsync(context, server, error, envelope.RawId);

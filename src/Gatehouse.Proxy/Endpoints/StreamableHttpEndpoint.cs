@@ -79,8 +79,10 @@ public sealed class StreamableHttpEndpoint(
                 return;
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = body.ToContent() };
-            if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse))
+            // A 2026-07-28 retry after Gatehouse's own connect round carries state the upstream never issued.
+            var content = stateless && UrlElicitation.WithoutGatehouseRound(body.Memory.Span) is { } stripped ? new ByteArrayContent(stripped) : body.ToContent();
+            using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = content };
+            if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse, body))
             {
                 // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
                 await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
@@ -196,7 +198,8 @@ public sealed class StreamableHttpEndpoint(
     }
 
     /// <returns>True when the upstream refused Streamable HTTP on an auto-transport initialize and nothing was written yet.</returns>
-    private async Task<bool> ForwardAsync(HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody)
+    private async Task<bool> ForwardAsync(
+        HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody, BodyBuffer? body = null)
     {
         var server = admitted.Server;
         UpstreamHeaders.CopyRequestHeaders(context.Request, request);
@@ -205,7 +208,20 @@ public sealed class StreamableHttpEndpoint(
             request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, ticket.Upstream);
         }
 
-        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>());
+        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        if (error is not null && UpstreamForwarder.NeedsUserConnect(error, server) && envelope?.RawId is { } id && body is not null)
+        {
+            // The user's own connection is missing: a client that declared URL elicitation shows the person Gatehouse's
+            // connect page and retries (2025-11-25 declares it at initialize, 2026-07-28 on every request). Others get
+            // the plain error, whose message holds the link.
+            var stateless = IsStatelessEra(context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString());
+            if (stateless ? UrlElicitation.DeclaredInMeta(body.Memory.Span) : UrlElicitation.DeclaredBy(body.Memory.Span))
+            {
+                await admission.RejectWithUrlElicitationAsync(context, server.Name, error, id, inputRequired: stateless);
+                return false;
+            }
+        }
+
         if (error is not null)
         {
             await admission.RejectAsync(context, server.Name, error, envelope?.RawId);

@@ -8,6 +8,7 @@ using Gatehouse.Core.Connections;
 using Gatehouse.Core.Errors;
 using Gatehouse.Core.Security;
 using Gatehouse.Core.Servers;
+using Gatehouse.Proxy.Authentication;
 using Gatehouse.Proxy.Logging;
 using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Sse;
@@ -22,7 +23,7 @@ namespace Gatehouse.Proxy.Forwarding;
 /// <summary>Sends one request upstream with the server's credentials and relays the answer, streaming SSE as it arrives.</summary>
 public sealed class UpstreamForwarder(
     UpstreamClient client, ISecretProtector vault, IOptions<ProxyOptions> options, ILogger<UpstreamForwarder> logger,
-    TimeProvider time, GatehouseTelemetry? telemetry = null, IUpstreamTokenSource? tokens = null)
+    TimeProvider time, GatehouseTelemetry? telemetry = null, IUpstreamTokenSource? tokens = null, IUserConnectLinks? userLinks = null)
 {
     /// <summary>Sends <paramref name="request"/> (credentials are added here). Returns the response, or the error to report.</summary>
     /// <remarks>
@@ -30,10 +31,11 @@ public sealed class UpstreamForwarder(
     /// The time until response headers is recorded as upstream latency, and on <paramref name="exchange"/> when given.
     /// For an OAuth upstream the token comes from <see cref="IUpstreamTokenSource"/> at this boundary: a 401 is answered by
     /// one renewal and one retry, a 403 <c>insufficient_scope</c> by a step-up where no person is needed, so an agent in
-    /// the middle of a task never sees an expiry.
+    /// the middle of a task never sees an expiry. A per-user server uses the connection of the user behind
+    /// <paramref name="principal"/>; a missing one is reported with a link to Gatehouse's connect page bound to that user.
     /// </remarks>
     public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
-        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null)
+        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null, GatewayPrincipal? principal = null)
     {
         if (server.AuthMode != UpstreamAuthMode.OAuth)
         {
@@ -54,8 +56,31 @@ public sealed class UpstreamForwarder(
             return await SendOnceAsync(request, server, clientAborted, exchange);
         }
 
-        return await SendWithOAuthAsync(request, server, ConnectionOwner.Shared(server.Id), clientAborted, exchange);
+        if (server.OAuth?.PerUser != true)
+        {
+            return await SendWithOAuthAsync(request, server, ConnectionOwner.Shared(server.Id), clientAborted, exchange);
+        }
+
+        // A grant token names no person, so there is no account to choose: refused rather than guessed.
+        if (principal?.UserId is not { } userId)
+        {
+            return (null, GatewayErrors.PerUserServerNeedsUser(server.Name));
+        }
+
+        var (response, error) = await SendWithOAuthAsync(request, server, new ConnectionOwner(ConnectionOwnerKind.User, userId), clientAborted, exchange);
+        if (error?.Id is GatewayErrorId.UpstreamNotConnected or GatewayErrorId.UpstreamNeedsReauth or GatewayErrorId.UpstreamConnectionRevoked
+            && userLinks?.Create(server, userId) is { } link)
+        {
+            error = GatewayErrors.UpstreamUserNotConnected(server.Name, link, reauth: error.Id != GatewayErrorId.UpstreamNotConnected);
+        }
+
+        return (response, error);
     }
+
+    /// <summary>True for the errors a person resolves by connecting their own account at the link the error holds.</summary>
+    public static bool NeedsUserConnect(GatewayError error, ServerDefinition server) =>
+        server.OAuth?.PerUser == true && error.ConnectUrl is not null
+        && error.Id is GatewayErrorId.UpstreamNotConnected or GatewayErrorId.UpstreamNeedsReauth;
 
     private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendWithOAuthAsync(
         HttpRequestMessage request, ServerDefinition server, ConnectionOwner owner, CancellationToken clientAborted, ProxyExchange? exchange)

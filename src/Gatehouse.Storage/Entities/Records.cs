@@ -244,11 +244,11 @@ public sealed class GatewaySettingRecord
 public sealed class UserRecord
 {
     public Guid Id { get; set; }
-    /// <summary><c>bootstrap-admin</c> (signs in with the admin token) or <c>oidc</c>.</summary>
+    /// <summary><c>bootstrap-admin</c> (signs in with the admin token), <c>local</c> (one-time sign-in tokens from <c>gatehouse user add</c>) or <c>oidc</c>.</summary>
     public required string Kind { get; set; }
     /// <summary>The identity provider's issuer (OIDC users only).</summary>
     public string? Issuer { get; set; }
-    /// <summary>The user's subject at that identity provider (OIDC users only).</summary>
+    /// <summary>The user's subject at that identity provider (OIDC users); for local users, the hash of their pending one-time sign-in token.</summary>
     public string? ExternalSubject { get; set; }
     public required string DisplayName { get; set; }
     public string? Email { get; set; }

@@ -21,9 +21,19 @@ public static class ConnectEndpoints
     /// <param name="flows">The connect flows.</param>
     /// <param name="services">Shared services (public URL, client name).</param>
     /// <param name="verifyAdminToken">Checks an admin token (for the admin connect page).</param>
+    /// <param name="signedInUser">The Gatehouse user signed in in this browser, or null (for the per-user connect page).</param>
+    /// <param name="loginPath">Where a browser signs in to Gatehouse; it takes a <c>returnUrl</c>.</param>
     public static IEndpointRouteBuilder MapUpstreamConnect(
-        this IEndpointRouteBuilder routes, ConnectFlows flows, UpstreamAuthServices services, Func<string, CancellationToken, Task<bool>> verifyAdminToken)
+        this IEndpointRouteBuilder routes, ConnectFlows flows, UpstreamAuthServices services, Func<string, CancellationToken, Task<bool>> verifyAdminToken,
+        Func<HttpContext, Task<string?>>? signedInUser = null, string? loginPath = null)
     {
+        if (signedInUser is not null)
+        {
+            var links = new UserConnectLinks(services);
+            routes.MapGet(GatewayAddress.ConnectPath + UserConnectLinks.Segment + "/{server}", (HttpContext context, string server, string? ticket) =>
+                UserConnectAsync(context, server, ticket, flows, links, signedInUser, loginPath));
+        }
+
         routes.MapGet(GatewayAddress.ConnectPath + "/{flowToken}", async (HttpContext context, string flowToken) =>
         {
             var target = await flows.AuthorizationUrlAsync(flowToken, context.RequestAborted);
@@ -133,6 +143,48 @@ public static class ConnectEndpoints
         });
 
         return routes;
+    }
+
+    // The person in the browser must be the user the link was minted for: someone else's link (forwarded, or planted in
+    // a page) must never connect their upstream account to another person's Gatehouse user.
+    private static async Task UserConnectAsync(
+        HttpContext context, string server, string? ticket, ConnectFlows flows, UserConnectLinks links, Func<HttpContext, Task<string?>> signedInUser, string? loginPath)
+    {
+        var definition = await flows.FindServerAsync(server, context.RequestAborted);
+        var intendedUser = definition is null ? null : links.Open(ticket, definition.Id);
+        if (definition is null || intendedUser is null)
+        {
+            await PageAsync(context, 404, "Connect link not valid",
+                "This connect link is unknown or expired. Retry the call in your MCP client: it answers with a fresh link.");
+            return;
+        }
+
+        var user = await signedInUser(context);
+        if (user is null && loginPath is not null)
+        {
+            NoStore(context);
+            var here = context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+            context.Response.Redirect($"{context.Request.PathBase}{loginPath}?returnUrl={Uri.EscapeDataString(here)}");
+            return;
+        }
+
+        if (user != intendedUser)
+        {
+            await PageAsync(context, 403, "Connection refused",
+                "This link was made for another Gatehouse user. Sign out, sign in to Gatehouse as the person who made the call, and open the link again.");
+            return;
+        }
+
+        try
+        {
+            var start = await flows.StartAsync(definition, new ConnectionOwner(ConnectionOwnerKind.User, user), "user-link", null, context.RequestAborted);
+            NoStore(context);
+            context.Response.Redirect(start.AuthorizationUrl.ToString());
+        }
+        catch (ConnectException ex)
+        {
+            await PageAsync(context, 502, "Connection failed", ex.Message);
+        }
     }
 
     private static void NoStore(HttpContext context)

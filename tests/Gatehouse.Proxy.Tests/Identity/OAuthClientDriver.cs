@@ -42,6 +42,9 @@ internal sealed partial class OAuthClientDriver : IDisposable
 
     public string AdminToken => File.ReadAllText(Path.Combine(_gateway.DataDirectory, "admin.token")).Trim();
 
+    /// <summary>What the person enters on the login page: a local user's one-time token (<c>gatehouse user add</c>), else the admin token.</summary>
+    public string? SignInToken { get; init; }
+
     public async Task<HttpResponseMessage> RegisterRawAsync(object metadata) => await Http.PostAsJsonAsync("oauth2/register", metadata);
 
     public async Task<string> RegisterAsync(string name = "Test client", string redirectUri = RedirectUri)
@@ -107,7 +110,7 @@ internal sealed partial class OAuthClientDriver : IDisposable
     {
         var page = await (await Browser.GetAsync(loginLocation)).Content.ReadAsStringAsync();
         var fields = HiddenFields(page);
-        fields.Add(KeyValuePair.Create("token", AdminToken));
+        fields.Add(KeyValuePair.Create("token", SignInToken ?? AdminToken));
         return await Browser.PostAsync("oauth2/login", new FormUrlEncodedContent(fields));
     }
 

@@ -30,7 +30,8 @@ internal sealed class OAuthUpstreamFixture : IAsyncDisposable
     public GatewayHarness Gateway { get; }
 
     public static async Task<OAuthUpstreamFixture> StartAsync(
-        int accessTokenTtlSeconds = 60, Action<UpstreamAuthOptions>? upstreamAuth = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
+        int accessTokenTtlSeconds = 60, Action<UpstreamAuthOptions>? upstreamAuth = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
+        bool perUser = false)
     {
         var provider = await OidcProvider.StartAsync(accessTokenTtlSeconds);
         var upstream = await TestUpstream.StartAsync(UpstreamMode.OAuthProtected, new TestUpstreamOptions { OAuth = new UpstreamOAuthOptions { Issuer = provider.Issuer } });
@@ -41,7 +42,8 @@ internal sealed class OAuthUpstreamFixture : IAsyncDisposable
             upstreamAuth?.Invoke(o);
         });
         var fixture = new OAuthUpstreamFixture(provider, upstream, gateway);
-        var (code, _, error) = await gateway.CliAsync("server", "add", Server, "--url", upstream.McpUri.ToString(), "--auth", "oauth", "--allow-loopback-auth");
+        string[] add = ["server", "add", Server, "--url", upstream.McpUri.ToString(), "--auth", "oauth", "--allow-loopback-auth"];
+        var (code, _, error) = await gateway.CliAsync(perUser ? [.. add, "--per-user"] : add);
         Assert.True(code == 0, error);
         return fixture;
     }
