@@ -196,6 +196,13 @@ internal static class ServerCommands
                     return 3;
                 }
 
+                if (definition.OAuth?.PerUser == true)
+                {
+                    // A shared connection would never be used on a per-user server: say what happens instead.
+                    cli.Error.WriteLine($"error: Server '{serverName}' uses per-user connections: each person connects their own account, through the link Gatehouse returns when their client first calls '{serverName}' (URL elicitation, or the link in the error message). There is no shared connection to make.");
+                    return 1;
+                }
+
                 try
                 {
                     var owner = ConnectionOwner.Shared(definition.Id);

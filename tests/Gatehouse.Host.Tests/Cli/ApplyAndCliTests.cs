@@ -93,6 +93,16 @@ public sealed class ApplyAndCliTests : IDisposable
         Assert.Contains("already exists", duplicate.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Connect_on_a_per_user_server_explains_that_each_person_connects_their_own_account()
+    {
+        Assert.Equal(0, (await RunAsync("server", "add", "personal", "--url", "https://mcp.example.com/mcp", "--auth", "oauth", "--per-user")).Code);
+        var connect = await RunAsync("server", "connect", "personal");
+        Assert.Equal(1, connect.Code);
+        Assert.Contains("per-user connections", connect.Error, StringComparison.Ordinal);
+        Assert.Contains("their own account", connect.Error, StringComparison.Ordinal);
+    }
+
     private async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         var output = new StringWriter();
