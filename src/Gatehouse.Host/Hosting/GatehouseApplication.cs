@@ -77,7 +77,7 @@ public static class GatehouseApplication
         var upstreamAuthOptions = new UpstreamAuthOptions();
         settings.ConfigureUpstreamAuth?.Invoke(upstreamAuthOptions);
         builder.Services.AddSingleton(sp => new UpstreamAuthServices(
-            storage, vault, TimeProvider.System, upstreamAuthOptions, () => { storage.TouchChangeStamp(); snapshots.Reload(); },
+            storage, vault, settings.UpstreamAuthTime ?? TimeProvider.System, upstreamAuthOptions, () => { storage.TouchChangeStamp(); snapshots.Reload(); },
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatehouseTelemetry>().RecordTokenRefresh));
         builder.Services.AddSingleton(sp => new UpstreamTokenBroker(
             sp.GetRequiredService<UpstreamAuthServices>(), () => snapshots.Current.Revision, sp.GetRequiredService<ILogger<UpstreamTokenBroker>>()));

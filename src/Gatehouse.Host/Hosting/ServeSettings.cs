@@ -17,6 +17,9 @@ public sealed record ServeSettings
     /// <summary>Where Gatehouse's client metadata document is published, when not under the public URL (<c>--client-metadata-url</c>).</summary>
     public Uri? ClientMetadataUrl { get; init; }
 
+    /// <summary>The clock of the upstream OAuth client (token expiry, refresh margin, flows); tests pass a fake one to expire tokens without waiting.</summary>
+    public TimeProvider? UpstreamAuthTime { get; init; }
+
     /// <summary>Upstream OAuth tuning (refresh margin, retries); tests shorten the waits.</summary>
     public Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? ConfigureUpstreamAuth { get; init; }
 

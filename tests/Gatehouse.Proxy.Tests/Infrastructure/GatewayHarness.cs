@@ -32,12 +32,12 @@ public sealed class GatewayHarness : IAsyncDisposable
     public static async Task<GatewayHarness> StartAsync(
         Action<ProxyOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
         Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? upstreamAuth = null, string? dataDirectory = null, string urls = "http://127.0.0.1:0",
-        bool keepData = false, Action<Gatehouse.Identity.AuthorizationServerOptions>? authorizationServer = null)
+        bool keepData = false, Action<Gatehouse.Identity.AuthorizationServerOptions>? authorizationServer = null, TimeProvider? upstreamAuthTime = null)
     {
         dataDirectory ??= Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var app = await GatehouseApplication.BuildAsync(new ServeSettings
         {
-            DataDirectory = dataDirectory, Urls = urls, ConfigureProxy = configure, ConfigureLogging = logging, ConfigureUpstreamAuth = upstreamAuth,
+            DataDirectory = dataDirectory, Urls = urls, ConfigureProxy = configure, ConfigureLogging = logging, ConfigureUpstreamAuth = upstreamAuth, UpstreamAuthTime = upstreamAuthTime,
             ConfigureAuthorizationServer = authorizationServer,
         });
         await app.StartAsync();

@@ -16,12 +16,19 @@ internal sealed class OAuthUpstreamFixture : IAsyncDisposable
 {
     public const string Server = "protected";
 
-    private OAuthUpstreamFixture(OidcProvider provider, TestUpstream upstream, GatewayHarness gateway)
+    private OAuthUpstreamFixture(OidcProvider provider, TestUpstream upstream, GatewayHarness gateway, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock)
     {
+        Clock = clock;
         Provider = provider;
         Upstream = upstream;
         Gateway = gateway;
     }
+
+    /// <summary>
+    /// The gateway's upstream-OAuth clock: advancing it makes stored tokens expire for Gatehouse without waiting (the
+    /// authorization server and the upstream keep the real clock, so the tokens themselves stay valid there).
+    /// </summary>
+    public Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock { get; }
 
     public OidcProvider Provider { get; }
 
@@ -35,13 +42,14 @@ internal sealed class OAuthUpstreamFixture : IAsyncDisposable
     {
         var provider = await OidcProvider.StartAsync(accessTokenTtlSeconds);
         var upstream = await TestUpstream.StartAsync(UpstreamMode.OAuthProtected, new TestUpstreamOptions { OAuth = new UpstreamOAuthOptions { Issuer = provider.Issuer } });
-        var gateway = await GatewayHarness.StartAsync(logging: logging, upstreamAuth: o =>
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var gateway = await GatewayHarness.StartAsync(logging: logging, upstreamAuthTime: clock, upstreamAuth: o =>
         {
-            // Tests must not wait out real back-offs.
-            o.TokenRequestBackoff = TimeSpan.FromMilliseconds(20);
+            // No back-off between token attempts: a delay on the fake clock would only end when a test advanced it.
+            o.TokenRequestBackoff = TimeSpan.Zero;
             upstreamAuth?.Invoke(o);
         });
-        var fixture = new OAuthUpstreamFixture(provider, upstream, gateway);
+        var fixture = new OAuthUpstreamFixture(provider, upstream, gateway, clock);
         string[] add = ["server", "add", Server, "--url", upstream.McpUri.ToString(), "--auth", "oauth", "--allow-loopback-auth"];
         var (code, _, error) = await gateway.CliAsync(perUser ? [.. add, "--per-user"] : add);
         Assert.True(code == 0, error);

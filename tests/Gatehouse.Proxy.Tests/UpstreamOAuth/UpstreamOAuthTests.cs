@@ -51,7 +51,7 @@ public sealed class UpstreamOAuthTests
 
         for (var round = 1; round <= 2; round++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(4.2));
+            world.Clock.Advance(TimeSpan.FromSeconds(4.2));
             var next = await world.WhoAmIAsync(client);
             Assert.NotEqual(first.GetProperty("jti").GetString(), next.GetProperty("jti").GetString());
             Assert.Equal(round, await world.Provider.StatAsync("refreshGrants"));
@@ -77,6 +77,8 @@ public sealed class UpstreamOAuthTests
         await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 3, upstreamAuth: o => o.RefreshMargin = TimeSpan.FromMinutes(-5));
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
+        // The one real wait: the upstream (another process, real clock) must itself find the token expired. Gatehouse's
+        // fake clock stands still, so only the upstream's 401 can trigger the refresh under test.
         await Task.Delay(TimeSpan.FromSeconds(3.2));
 
         using var response = await world.RawWhoAmIAsync(token);
@@ -92,7 +94,7 @@ public sealed class UpstreamOAuthTests
         await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 4, upstreamAuth: o => o.RefreshMargin = TimeSpan.FromSeconds(1));
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
-        await Task.Delay(TimeSpan.FromSeconds(4.2));
+        world.Clock.Advance(TimeSpan.FromSeconds(4.2));
         await world.Provider.StatsAsync();
         var before = await world.Provider.StatAsync("tokenRequests");
 
@@ -118,7 +120,7 @@ public sealed class UpstreamOAuthTests
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
         await world.Provider.RevokeAllAsync();
-        await Task.Delay(TimeSpan.FromSeconds(4.2));
+        world.Clock.Advance(TimeSpan.FromSeconds(4.2));
 
         using var response = await world.RawWhoAmIAsync(token);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
@@ -152,7 +154,7 @@ public sealed class UpstreamOAuthTests
         await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 4, upstreamAuth: o => o.RefreshMargin = TimeSpan.FromSeconds(1));
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
-        await Task.Delay(TimeSpan.FromSeconds(4.2));
+        world.Clock.Advance(TimeSpan.FromSeconds(4.2));
         var before = await world.Provider.StatAsync("tokenRequests");
         await world.Provider.FailTokenEndpointAsync(3, 503);
 
@@ -205,7 +207,7 @@ public sealed class UpstreamOAuthTests
             logging: l => l.AddProvider(logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace));
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
-        await Task.Delay(TimeSpan.FromSeconds(4.2));
+        world.Clock.Advance(TimeSpan.FromSeconds(4.2));
         using (var response = await world.RawWhoAmIAsync(token))
         {
             Assert.True((await GatewayHarness.ReadJsonRpcAsync(response)).TryGetProperty("result", out _));
@@ -316,7 +318,7 @@ public sealed class UpstreamOAuthTests
         Assert.Equal(1, await world.Provider.StatAsync("registrations"));
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
         await world.Provider.ForgetClientsAsync();
-        await Task.Delay(TimeSpan.FromSeconds(4.2));
+        world.Clock.Advance(TimeSpan.FromSeconds(4.2));
 
         using var refused = await world.RawWhoAmIAsync(token);
         Assert.Equal("GH1702", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
