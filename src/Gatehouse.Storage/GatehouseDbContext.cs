@@ -56,6 +56,12 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
     /// <summary>Signing and encryption keys of Gatehouse's authorization server (sealed).</summary>
     public DbSet<AuthorizationServerKeyRecord> AuthorizationServerKeys => Set<AuthorizationServerKeyRecord>();
 
+    /// <summary>Policies attached to identity-provider groups.</summary>
+    public DbSet<GroupPolicyRecord> GroupPolicies => Set<GroupPolicyRecord>();
+
+    /// <summary>Data-protection keys (login cookies, antiforgery), sealed.</summary>
+    public DbSet<DataProtectionKeyRecord> DataProtectionKeys => Set<DataProtectionKeyRecord>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -71,6 +77,20 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.Property(u => u.ExternalSubject).HasMaxLength(256);
             e.Property(u => u.DisplayName).HasMaxLength(256);
             e.Property(u => u.Email).HasMaxLength(320);
+            e.Property(u => u.PolicyName).HasMaxLength(63);
+        });
+        modelBuilder.Entity<GroupPolicyRecord>(e =>
+        {
+            e.ToTable("group_policies");
+            e.HasKey(g => g.Group);
+            e.Property(g => g.Group).HasMaxLength(256);
+            e.Property(g => g.PolicyName).HasMaxLength(63);
+        });
+        modelBuilder.Entity<DataProtectionKeyRecord>(e =>
+        {
+            e.ToTable("data_protection_keys");
+            e.HasKey(k => k.Id);
+            e.Property(k => k.FriendlyName).HasMaxLength(256);
         });
         modelBuilder.Entity<AuthorizationServerKeyRecord>(e =>
         {

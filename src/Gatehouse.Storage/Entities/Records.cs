@@ -257,6 +257,36 @@ public sealed class UserRecord
 
     /// <summary>When the user last signed in on the login page.</summary>
     public DateTimeOffset? LastSignInAt { get; set; }
+
+    /// <summary>
+    /// JSON array of the user's groups, as the identity provider's groups claim said at their last sign-in (policies attach
+    /// to groups); <c>[]</c> for local users.
+    /// </summary>
+    public string GroupsJson { get; set; } = "[]";
+
+    /// <summary>The policy attached to this user (applies to every call they make, on every server), or null.</summary>
+    public string? PolicyName { get; set; }
+}
+
+/// <summary>A policy attached to a group of the identity provider: it applies to every call of the group's members.</summary>
+public sealed class GroupPolicyRecord
+{
+    /// <summary>The group's name exactly as the identity provider's groups claim carries it.</summary>
+    public required string Group { get; set; }
+    public required string PolicyName { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// One ASP.NET Core data-protection key (the keys that protect login cookies and antiforgery tokens), as XML sealed by
+/// the vault, so sessions survive restarts and every replica can read every other replica's cookies.
+/// </summary>
+public sealed class DataProtectionKeyRecord
+{
+    public int Id { get; set; }
+    public string? FriendlyName { get; set; }
+    public required string XmlSealed { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
 }
 
 /// <summary>A key of Gatehouse's authorization server (token signing or token encryption), sealed by the vault.</summary>

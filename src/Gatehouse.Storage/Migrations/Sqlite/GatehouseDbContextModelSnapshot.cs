@@ -139,6 +139,28 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.ToTable("data_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Gatehouse.Storage.Entities.DataProtectionKeyRecord", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FriendlyName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("XmlSealed")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Gatehouse.Storage.Entities.DecisionLogRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -305,6 +327,25 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.HasKey("GrantId", "ServerName");
 
                     b.ToTable("grant_servers", (string)null);
+                });
+
+            modelBuilder.Entity("Gatehouse.Storage.Entities.GroupPolicyRecord", b =>
+                {
+                    b.Property<string>("Group")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PolicyName")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Group");
+
+                    b.ToTable("group_policies", (string)null);
                 });
 
             modelBuilder.Entity("Gatehouse.Storage.Entities.OAuthClientRecord", b =>
@@ -679,6 +720,10 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                         .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("GroupsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Issuer")
                         .HasMaxLength(2048)
                         .HasColumnType("TEXT");
@@ -690,6 +735,10 @@ namespace Gatehouse.Storage.Migrations.Sqlite
 
                     b.Property<long?>("LastSignInAt")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("PolicyName")
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
