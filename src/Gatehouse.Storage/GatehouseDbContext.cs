@@ -224,6 +224,7 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.Property(f => f.StateHash).HasMaxLength(64);
             e.Property(f => f.OwnerKind).HasMaxLength(16);
             e.Property(f => f.OwnerId).HasMaxLength(128);
+            e.Property(f => f.ReturnPath).HasMaxLength(8192);
         });
 
         modelBuilder.Entity<GatewaySettingRecord>(e =>

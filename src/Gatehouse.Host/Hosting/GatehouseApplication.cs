@@ -84,6 +84,7 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IUpstreamTokenSource>(sp => sp.GetRequiredService<UpstreamTokenBroker>());
         builder.Services.AddSingleton<IUserConnectLinks>(sp => new UserConnectLinks(sp.GetRequiredService<UpstreamAuthServices>()));
         builder.Services.AddSingleton(sp => new ConnectFlows(sp.GetRequiredService<UpstreamAuthServices>(), sp.GetRequiredService<UpstreamTokenBroker>().Forget));
+        builder.Services.AddSingleton<IUpstreamConsentDuringSignIn, SignInUpstreamConsent>();
         builder.Services.AddHostedService<GatewayAddressRecorder>();
         var proxyOptions = new Gatehouse.Proxy.ProxyOptions();
         settings.ConfigureProxy?.Invoke(proxyOptions);

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Claims;
 using Gatehouse.Identity.Server;
 using Gatehouse.Identity.Users;
+using Gatehouse.Core.Connections;
 using Gatehouse.Core.Security;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Entities;
@@ -24,7 +25,8 @@ namespace Gatehouse.Identity.Interaction;
 /// </summary>
 public sealed class AuthorizationEndpoints(
     IOpenIddictApplicationManager applications, IOpenIddictAuthorizationManager authorizations, ResourceIndicators resources,
-    IAntiforgery antiforgery, GatehouseDbContext db, TimeProvider time, Func<string, CancellationToken, Task<bool>> verifyAdminToken)
+    IAntiforgery antiforgery, GatehouseDbContext db, TimeProvider time, Func<string, CancellationToken, Task<bool>> verifyAdminToken,
+    IUpstreamConsentDuringSignIn? upstreamConsent = null)
 {
     /// <summary>The scope every MCP token carries (besides <c>offline_access</c>).</summary>
     public const string McpScope = "mcp";
@@ -52,9 +54,7 @@ public sealed class AuthorizationEndpoints(
                 return Forbid(Errors.LoginRequired, "The user is not signed in to Gatehouse.");
             }
 
-            var parameters = request.GetParameters().Where(p => !OwnFields.Contains(p.Key))
-                .Select(p => KeyValuePair.Create(p.Key, (string?)p.Value.ToString()));
-            var returnUrl = context.Request.PathBase + context.Request.Path + QueryString.Create(parameters);
+            var returnUrl = context.Request.PathBase + AuthorizationRequestPath(request);
             return Results.Redirect($"{context.Request.PathBase}{LoginScheme.LoginPath}?returnUrl={Uri.EscapeDataString(returnUrl)}");
         }
 
@@ -113,12 +113,19 @@ public sealed class AuthorizationEndpoints(
             }
 
             var tokens = antiforgery.GetAndStoreTokens(context);
-            var hidden = request.GetParameters().Where(p => !OwnFields.Contains(p.Key))
-                .SelectMany(p => (p.Value.GetUnnamedParameters() is { Count: > 0 } many ? many.Select(v => v.ToString()) : [p.Value.ToString()])
-                    .Select(v => KeyValuePair.Create(p.Key, v ?? "")));
+            var hidden = RequestParameters(request);
             var name = await applications.GetDisplayNameAsync(application, context.RequestAborted) ?? request.ClientId!;
             return InteractionPages.Consent(context.Response, user.DisplayName, name, new Uri(request.RedirectUri!).Authority is { Length: > 0 } host ? host : request.RedirectUri!,
                 server, scopes, hidden, tokens.FormFieldName, tokens.RequestToken!);
+        }
+
+        // Linked sign-in: a per-user server this person has not connected yet sends the browser through the upstream's
+        // consent first and back here, so the client's first call works. Never for prompt=none (no page may be shown),
+        // and not again once the person declined or the upstream failed (the callback page marks the way back).
+        if (upstreamConsent is not null && !silent && string.IsNullOrEmpty(context.Request.Query[IUpstreamConsentDuringSignIn.DeclinedParameter])
+            && await upstreamConsent.StartIfNeededAsync(server, subject, AuthorizationRequestPath(request), context.RequestAborted) is { } upstream)
+        {
+            return Results.Redirect(upstream.ToString());
         }
 
         var signedIn = Identity(user.Id.ToString(), user.DisplayName, scopes, Requested(request)[0]);
@@ -237,6 +244,16 @@ public sealed class AuthorizationEndpoints(
         && (returnUrl.StartsWith("/oauth2/authorize?", StringComparison.Ordinal)
             || (returnUrl.StartsWith("/oauth/connect/user/", StringComparison.Ordinal) && !returnUrl.Contains("//", StringComparison.Ordinal)))
             ? returnUrl : "/oauth2/authorize";
+
+    // The authorization request as a GET path on Gatehouse, without the page's own form fields: where a sign-in resumes.
+    private static string AuthorizationRequestPath(OpenIddictRequest request) =>
+        "/oauth2/authorize" + QueryString.Create(RequestParameters(request).Select(p => KeyValuePair.Create(p.Key, (string?)p.Value)));
+
+    // Every parameter of the request (each value of a repeated one), without the page's own form fields.
+    private static IEnumerable<KeyValuePair<string, string>> RequestParameters(OpenIddictRequest request) =>
+        request.GetParameters().Where(p => !OwnFields.Contains(p.Key))
+            .SelectMany(p => (p.Value.GetUnnamedParameters() is { Count: > 0 } many ? many.Select(v => v.ToString()) : [p.Value.ToString()])
+                .Select(v => KeyValuePair.Create(p.Key, v ?? "")));
 
     private static string[] Requested(OpenIddictRequest request) => request.Resources?.OfType<string>().ToArray() ?? [];
 

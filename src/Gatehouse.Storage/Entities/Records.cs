@@ -225,6 +225,12 @@ public sealed class OAuthPendingFlowRecord
     public required string CodeVerifierSealed { get; set; }
     public required string AuthorizationUrlSealed { get; set; }
     public string? InitiatedBy { get; set; }
+
+    /// <summary>
+    /// A Gatehouse path the browser continues to after the callback (success or failure): the sign-in to Gatehouse that
+    /// sent the person through this upstream consent first. Null for connects started from the CLI or a connect link.
+    /// </summary>
+    public string? ReturnPath { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? ConsumedAt { get; set; }

@@ -59,8 +59,20 @@ public static class ConnectEndpoints
                 return;
             }
 
+            if (outcome.Succeeded && outcome.ContinueTo is { } signIn)
+            {
+                // The upstream consent was one step of a sign-in to Gatehouse: back to it, which now issues its code.
+                NoStore(context);
+                context.Response.Redirect(context.Request.PathBase + signIn);
+                return;
+            }
+
             await PageAsync(context, outcome.Succeeded ? 200 : 400,
-                outcome.Succeeded ? $"Connected {outcome.Server}" : "Connection failed", outcome.Message);
+                outcome.Succeeded ? $"Connected {outcome.Server}" : "Connection failed",
+                outcome.ContinueTo is null ? outcome.Message : outcome.Message + " You can finish signing in without this connection: the client will ask you to connect when it first needs it.",
+                outcome.ContinueTo is { } declined
+                    ? $"<p><a href=\"{ConnectFlows.Encode(context.Request.PathBase + declined)}\">Continue signing in without connecting</a></p>"
+                    : null);
         });
 
         routes.MapGet(GatewayAddress.ConnectPath + "/server/{server}", async (HttpContext context, string server) =>

@@ -27,7 +27,14 @@ public sealed record ConnectStart(Uri ConnectUrl, Uri AuthorizationUrl, DateTime
 /// <param name="Server">The server, when known.</param>
 /// <param name="Message">What happened and what to do next.</param>
 /// <param name="RedirectTo">Set when the browser must go on to a new authorization (one automatic re-registration).</param>
-public sealed record ConnectOutcome(bool Succeeded, string? Server, string Message, Uri? RedirectTo = null);
+public sealed record ConnectOutcome(bool Succeeded, string? Server, string Message, Uri? RedirectTo = null)
+{
+    /// <summary>
+    /// The Gatehouse path the browser continues to (a sign-in that passed through this upstream consent): at once on
+    /// success, by a link on the failure page (marked declined, so the sign-in finishes without the connection).
+    /// </summary>
+    public string? ContinueTo { get; init; }
+}
 
 /// <summary>A connection just made or changed, as the CLI shows it.</summary>
 /// <param name="Server">The server.</param>
@@ -58,9 +65,20 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
     /// <summary>Starts an authorization-code flow (discovery, client resolution, PKCE, state) and stores it as pending.</summary>
     /// <exception cref="ConnectException">The server is not an OAuth server, or discovery or registration failed; the message says why.</exception>
     public async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, CancellationToken ct) =>
-        await StartAsync(server, owner, initiatedBy, scopes, forceNewRegistration: false, ct);
+        await StartAsync(server, owner, initiatedBy, scopes, returnPath: null, forceNewRegistration: false, ct);
 
-    private async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, bool forceNewRegistration, CancellationToken ct)
+    /// <summary>
+    /// Starts an authorization-code flow whose callback sends the browser on to <paramref name="returnPath"/> (a path on
+    /// Gatehouse) instead of showing a page: how a sign-in to Gatehouse passes through the upstream's consent first.
+    /// On failure the callback page offers <paramref name="returnPath"/> with <see cref="IUpstreamConsentDuringSignIn.DeclinedParameter"/>
+    /// appended, so the sign-in can finish without the connection.
+    /// </summary>
+    /// <exception cref="ConnectException">As <see cref="StartAsync(ServerDefinition, ConnectionOwner, string, string?, CancellationToken)"/>.</exception>
+    public async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string returnPath, CancellationToken ct) =>
+        await StartAsync(server, owner, initiatedBy, scopes, returnPath, forceNewRegistration: false, ct);
+
+    private async Task<ConnectStart> StartAsync(
+        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string? returnPath, bool forceNewRegistration, CancellationToken ct)
     {
         var settings = RequireOAuth(server);
         if (settings.Grant == UpstreamOAuthGrant.ClientCredentials)
@@ -109,6 +127,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             CodeVerifierSealed = services.Vault.Protect(verifier),
             AuthorizationUrlSealed = services.Vault.Protect(authorizationUrl.ToString()),
             InitiatedBy = initiatedBy,
+            ReturnPath = returnPath,
             CreatedAt = now,
             ExpiresAt = expiresAt,
         });
@@ -212,7 +231,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             await _clients.ForgetAsync(flow.Issuer, flow.ClientId, ct);
             Finish(flow, false, server.Name, "invalid_client: registering again");
             await db.SaveChangesAsync(ct);
-            var restart = await StartAsync(server, owner, (flow.InitiatedBy ?? "unknown") + ReregisteredMarker, flow.Scopes, forceNewRegistration: true, ct);
+            var restart = await StartAsync(server, owner, (flow.InitiatedBy ?? "unknown") + ReregisteredMarker, flow.Scopes, flow.ReturnPath, forceNewRegistration: true, ct);
             return new ConnectOutcome(false, server.Name, "The authorization server no longer knew Gatehouse's registration; Gatehouse registered again. Continue to authorize.", restart.AuthorizationUrl);
         }
 
@@ -231,7 +250,8 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             $"owner={owner} issuer={flow.Issuer} client={flow.ClientSource} scopes={row.Scopes ?? "(none)"}", ct);
         forget?.Invoke(server.Id, owner);
         return new ConnectOutcome(true, server.Name,
-            $"Gatehouse is now connected to '{server.Name}'. It keeps the tokens encrypted and refreshes them; agents with a grant for '{server.Name}' can use it now. You can close this window.");
+            $"Gatehouse is now connected to '{server.Name}'. It keeps the tokens encrypted and refreshes them; agents with a grant for '{server.Name}' can use it now. You can close this window.")
+            { ContinueTo = flow.ReturnPath };
     }
 
     /// <summary>Connects headlessly with the client-credentials grant (pre-registered secret or private key).</summary>
@@ -418,7 +438,10 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
     private static ConnectOutcome Finish(OAuthPendingFlowRecord flow, bool succeeded, string? server, string message)
     {
         flow.Outcome = succeeded ? "connected" : message.Length > 500 ? message[..500] : message;
-        return new ConnectOutcome(succeeded, server, message);
+        var continueTo = flow.ReturnPath is not { } path ? null
+            : succeeded ? path
+            : $"{path}{(path.Contains('?', StringComparison.Ordinal) ? '&' : '?')}{IUpstreamConsentDuringSignIn.DeclinedParameter}=1";
+        return new ConnectOutcome(succeeded, server, message) { ContinueTo = continueTo };
     }
 
     private static Task<UpstreamConnectionRecord?> FindConnectionAsync(GatehouseDbContext db, Guid serverId, ConnectionOwner owner, CancellationToken ct)

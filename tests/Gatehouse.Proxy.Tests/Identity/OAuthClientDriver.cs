@@ -100,10 +100,40 @@ internal sealed partial class OAuthClientDriver : IDisposable
             response = await Browser.PostAsync("oauth2/authorize", new FormUrlEncodedContent(fields));
         }
 
+        if (response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location is { IsAbsoluteUri: true } away
+            && away.Authority != Browser.BaseAddress!.Authority && !away.ToString().StartsWith(RedirectUri, StringComparison.Ordinal))
+        {
+            // A per-user server's upstream consent, met during sign-in (linked sign-in).
+            response = AtUpstream is null ? await DeclineUpstreamAsync(away) : await AtUpstream(Browser, away);
+        }
+
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         var location = response.Headers.Location!;
         Assert.StartsWith(RedirectUri, location.ToString(), StringComparison.Ordinal);
         return location;
+    }
+
+    /// <summary>
+    /// How the person answers an upstream's authorization page met during sign-in: given the browser and the upstream
+    /// authorization URL, returns Gatehouse's response once the browser is back. Null: the person declines at the upstream (it redirects back
+    /// with <c>error=access_denied</c>) and then follows the callback page's "continue without connecting" link.
+    /// </summary>
+    public Func<HttpClient, Uri, Task<HttpResponseMessage>>? AtUpstream { get; init; }
+
+    /// <summary>The page Gatehouse showed after the person declined an upstream consent during sign-in (null: none met).</summary>
+    public string? DeclinedUpstreamPage { get; private set; }
+
+    private async Task<HttpResponseMessage> DeclineUpstreamAsync(Uri upstreamAuthorization)
+    {
+        var callback = new UriBuilder(Query(upstreamAuthorization, "redirect_uri")!)
+        {
+            Query = $"error=access_denied&error_description=The+user+denied&state={Uri.EscapeDataString(Query(upstreamAuthorization, "state")!)}",
+        };
+        using var declined = await Browser.GetAsync(callback.Uri);
+        DeclinedUpstreamPage = await declined.Content.ReadAsStringAsync();
+        var link = ContinueLink().Match(DeclinedUpstreamPage);
+        Assert.True(link.Success, DeclinedUpstreamPage);
+        return await Browser.GetAsync(WebUtility.HtmlDecode(link.Groups[1].Value));
     }
 
     public async Task<HttpResponseMessage> SignInAsync(Uri loginLocation)
@@ -153,6 +183,9 @@ internal sealed partial class OAuthClientDriver : IDisposable
 
     [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]*)\" value=\"([^\"]*)\">")]
     private static partial Regex HiddenField();
+
+    [GeneratedRegex("<a href=\"([^\"]*)\">Continue signing in without connecting</a>")]
+    private static partial Regex ContinueLink();
 
     public void Dispose()
     {

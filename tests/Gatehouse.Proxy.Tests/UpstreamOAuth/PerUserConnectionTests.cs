@@ -176,6 +176,79 @@ public sealed class PerUserConnectionTests
     }
 
     [Fact]
+    public async Task Signing_in_for_a_per_user_server_passes_through_the_upstream_consent_so_the_first_call_already_works()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync(perUser: true);
+        var signInToken = await NewSignInTokenAsync(world, "alice");
+        var upstreamVisits = 0;
+        using var alice = new OAuthClientDriver(world.Gateway)
+        {
+            SignInToken = signInToken,
+            AtUpstream = async (browser, upstream) =>
+            {
+                upstreamVisits++;
+                Assert.Equal(world.Provider.Issuer.Authority, upstream.Authority);
+                return await FollowToClientAsync(browser, upstream, "alice-upstream");
+            },
+        };
+        var (_, tokens) = await alice.SignInForAsync(Server);
+        Assert.Equal(1, upstreamVisits);
+        var token = tokens.GetProperty("access_token").GetString()!;
+
+        // The first call a client without elicitation support makes already carries alice's own upstream token.
+        Assert.Equal("alice-upstream", await UpstreamSubjectAsync(world, token));
+
+        // A second client signing in as alice goes straight through: the connection exists now.
+        var clientId = await alice.RegisterAsync("Second client");
+        var (verifier, challenge) = OAuthClientDriver.Pkce();
+        var location = await alice.AuthorizeAsync(clientId, alice.Resource(Server), challenge);
+        var (status, secondTokens) = await alice.ExchangeAsync(clientId, OAuthClientDriver.Query(location, "code")!, verifier, alice.Resource(Server));
+        Assert.True(status == HttpStatusCode.OK, secondTokens.ToString());
+        Assert.Equal(1, upstreamVisits);
+        Assert.Equal("alice-upstream", await UpstreamSubjectAsync(world, secondTokens.GetProperty("access_token").GetString()!));
+    }
+
+    [Fact]
+    public async Task Declining_the_upstream_consent_during_sign_in_still_signs_in_and_the_first_call_offers_the_connect_link()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync(perUser: true);
+        var (alice, token) = await SignInAsync(world, "alice");
+        using (alice)
+        {
+            Assert.NotNull(alice.DeclinedUpstreamPage);
+            Assert.Contains("access_denied", alice.DeclinedUpstreamPage, StringComparison.Ordinal);
+            Assert.Contains("Continue signing in without connecting", alice.DeclinedUpstreamPage, StringComparison.Ordinal);
+
+            using var refused = await world.Gateway.PostAsync(Server, token, ElicitingInitialize);
+            Assert.Equal(-32042, (await GatewayHarness.ReadJsonRpcAsync(refused)).GetProperty("error").GetProperty("code").GetInt32());
+        }
+    }
+
+    /// <summary>Follows the browser through the upstream's login and consent and back through Gatehouse until it redirects to the client.</summary>
+    private static async Task<HttpResponseMessage> FollowToClientAsync(HttpClient browser, Uri upstream, string loginHint)
+    {
+        var next = new Uri(upstream + "&login_hint=" + Uri.EscapeDataString(loginHint));
+        for (var hop = 0; hop < 20; hop++)
+        {
+            var response = await browser.GetAsync(next);
+            if (response.StatusCode != HttpStatusCode.Redirect && response.StatusCode != HttpStatusCode.Found && response.StatusCode != HttpStatusCode.SeeOther)
+            {
+                throw new InvalidOperationException($"Stopped at {next} with {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+
+            var location = new Uri(next, response.Headers.Location!);
+            if (location.ToString().StartsWith(OAuthClientDriver.RedirectUri, StringComparison.Ordinal))
+            {
+                return response;
+            }
+
+            next = location;
+        }
+
+        throw new InvalidOperationException("Too many redirects.");
+    }
+
+    [Fact]
     public async Task A_grant_token_is_refused_on_a_per_user_server_with_a_clear_error()
     {
         await using var world = await OAuthUpstreamFixture.StartAsync(perUser: true);

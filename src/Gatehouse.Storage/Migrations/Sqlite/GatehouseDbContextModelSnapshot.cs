@@ -460,6 +460,10 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.Property<string>("Resource")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ReturnPath")
+                        .HasMaxLength(8192)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Scopes")
                         .HasColumnType("TEXT");
 
