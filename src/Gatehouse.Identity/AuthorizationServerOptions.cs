@@ -26,6 +26,12 @@ public sealed class AuthorizationServerOptions
     /// </summary>
     public bool SecureCookies { get; set; }
 
+    /// <summary>
+    /// Signals running gateways that the configuration changed (a person revoked their own grant on the account page),
+    /// so it is in force on the next request.
+    /// </summary>
+    public Action? ConfigurationChanged { get; set; }
+
     /// <summary>How long a browser sign-in on the login page lasts.</summary>
     public TimeSpan LoginSessionLifetime { get; set; } = TimeSpan.FromHours(8);
 }

@@ -23,7 +23,7 @@ public static class IdentityEndpointRouteBuilderExtensions
         return app;
     }
 
-    /// <summary>Maps <c>/oauth2/authorize</c>, <c>/oauth2/token</c>, <c>/oauth2/login</c> and <c>/oauth2/register</c>.</summary>
+    /// <summary>Maps <c>/oauth2/authorize</c>, <c>/oauth2/token</c>, <c>/oauth2/login</c>, <c>/oauth2/register</c> and the account page.</summary>
     public static IEndpointRouteBuilder MapGatehouseAuthorizationServer(this IEndpointRouteBuilder routes)
     {
         routes.MapMethods("/oauth2/authorize", [HttpMethods.Get, HttpMethods.Post], (HttpContext context, AuthorizationEndpoints endpoints) => endpoints.AuthorizeAsync(context));
@@ -31,6 +31,8 @@ public static class IdentityEndpointRouteBuilderExtensions
         routes.MapGet(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints, string? returnUrl) => endpoints.LoginPage(context, returnUrl));
         routes.MapPost(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints) => endpoints.LoginAsync(context));
         routes.MapPost(ClientRegistrationEndpoint.Path, (HttpContext context, ClientRegistrationEndpoint endpoint) => endpoint.HandleAsync(context));
+        routes.MapGet(AccountEndpoints.Path, (HttpContext context, AccountEndpoints account, string? notice) => account.ShowAsync(context, notice));
+        routes.MapPost(AccountEndpoints.Path, (HttpContext context, AccountEndpoints account) => account.ChangeAsync(context));
         return routes;
     }
 

@@ -3,6 +3,7 @@ using Gatehouse.Identity.Interaction;
 using Gatehouse.Identity.Keys;
 using Gatehouse.Identity.Registration;
 using Gatehouse.Identity.Server;
+using Gatehouse.Identity.Users;
 using Gatehouse.Identity.Validation;
 using Gatehouse.Proxy;
 using Gatehouse.Proxy.Authentication;
@@ -10,6 +11,7 @@ using Gatehouse.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -28,6 +30,8 @@ public static class IdentityServiceCollectionExtensions
     public static OpenIddictBuilder AddGatehouseIdentityStores(this IServiceCollection services, GatehouseStorage storage)
     {
         services.AddDbContext<GatehouseDbContext>(o => o.UseSqlite(storage.ConnectionString));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddScoped<ConsentDirectory>();
         return services.AddOpenIddict().AddCore(core => core.UseEntityFrameworkCore().UseDbContext<GatehouseDbContext>());
     }
 
@@ -51,6 +55,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<ResourceIndicators>();
         services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
         services.AddScoped<ClientRegistrationEndpoint>();
+        services.AddScoped<AccountEndpoints>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
 
         services.AddGatehouseIdentityStores(storage)

@@ -46,6 +46,8 @@ public static class AdminApi
             ToResult(await Use(storage, administration, a => a.UpsertServerAsync(ToSpec(body with { Name = name }), "admin-api", ct))));
         api.MapDelete("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveServerAsync(name, "admin-api", ct))));
 
+        api.MapGet("/users", async (CancellationToken ct) => await Use(storage, administration, a => a.ListUsersAsync(ct)))
+            .WithSummary("Lists users: id, name, kind, status, created, last sign-in.");
         api.MapGet("/grants", async (CancellationToken ct) => await Use(storage, administration, a => a.ListGrantsAsync(ct)));
         api.MapPost("/grants", async (GrantRequest body, CancellationToken ct) =>
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gatehouse.Admin.Administration;
@@ -50,6 +51,18 @@ internal sealed class CliContext(string dataDirectory, bool json, TextWriter out
             ClientMetadataUrl = await GatewayAddress.LoadClientMetadataUrlAsync(db, ct),
         };
         return await action(new ConnectFlows(services), services);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> in a scope holding the database context and OpenIddict's managers (clients,
+    /// consents, tokens): what revoking a person's Gatehouse-issued credentials needs. No master key is needed.
+    /// </summary>
+    public async Task<T> WithIdentityStoresAsync<T>(Func<IServiceProvider, GatehouseDbContext, Task<T>> action, CancellationToken ct)
+    {
+        await Storage.InitializeAsync(ct);
+        await using var provider = new ServiceCollection().AddLogging().AddGatehouseIdentityStores(Storage).Services.BuildServiceProvider();
+        await using var scope = provider.CreateAsyncScope();
+        return await action(scope.ServiceProvider, scope.ServiceProvider.GetRequiredService<GatehouseDbContext>());
     }
 
     /// <summary>Runs <paramref name="action"/> with the policy service (policies hold no secrets: no master key needed).</summary>

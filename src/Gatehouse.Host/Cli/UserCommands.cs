@@ -56,7 +56,7 @@ internal static class UserCommands
 
                 var offboarding = new UserOffboarding(db, scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>(),
                     scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>(), TimeProvider.System, cli.Storage.TouchChangeStamp,
-                    (id, token) => DisconnectAllAsync(db, flows, id, token));
+                    (id, token) => UserConnections.DisconnectAllAsync(db, flows, id, "cli", token));
                 return await offboarding.OffboardAsync(record, "cli", ct);
             }, ct);
 
@@ -95,24 +95,5 @@ internal static class UserCommands
         user.Subcommands.Add(list);
         user.Subcommands.Add(offboard);
         return user;
-    }
-
-    // Every connection the user owns, revoked at its provider (RFC 7009) before its tokens are cleared from the vault.
-    private static async Task<IReadOnlyList<string>> DisconnectAllAsync(GatehouseDbContext db, ConnectFlows flows, Guid userId, CancellationToken ct)
-    {
-        string[] ownerIds = [userId.ToString(), userId.ToString("N")];
-        var rows = await db.UpstreamConnections.AsNoTracking()
-            .Where(c => c.OwnerKind == "user" && ownerIds.Contains(c.OwnerId))
-            .Join(db.Servers.AsNoTracking(), c => c.ServerId, s => s.Id, (c, s) => new { c.OwnerId, Server = s })
-            .ToListAsync(ct);
-        var cut = new List<string>();
-        foreach (var row in rows)
-        {
-            var server = SnapshotLoader.ToDomain(row.Server);
-            var report = await flows.DisconnectAsync(server, new ConnectionOwner(ConnectionOwnerKind.User, row.OwnerId), "cli", ct);
-            cut.Add($"{server.Name}: {report?.Detail ?? "already gone"}");
-        }
-
-        return cut;
     }
 }

@@ -85,12 +85,18 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IUserConnectLinks>(sp => new UserConnectLinks(sp.GetRequiredService<UpstreamAuthServices>()));
         builder.Services.AddSingleton(sp => new ConnectFlows(sp.GetRequiredService<UpstreamAuthServices>(), sp.GetRequiredService<UpstreamTokenBroker>().Forget));
         builder.Services.AddSingleton<IUpstreamConsentDuringSignIn, SignInUpstreamConsent>();
+        builder.Services.AddSingleton<IUserConnections, UserConnections>();
         builder.Services.AddHostedService<GatewayAddressRecorder>();
         var proxyOptions = new Gatehouse.Proxy.ProxyOptions();
         settings.ConfigureProxy?.Invoke(proxyOptions);
         builder.Services.AddGatehouseAuthorizationServer(storage, authorizationServerKeys, VerifyAdminTokenAsync, o =>
         {
             o.SecureCookies = proxyOptions.PublicUrl?.Scheme == Uri.UriSchemeHttps || settings.Urls.Contains("https://", StringComparison.OrdinalIgnoreCase);
+            o.ConfigurationChanged = () =>
+            {
+                storage.TouchChangeStamp();
+                snapshots.Reload();
+            };
             settings.ConfigureAuthorizationServer?.Invoke(o);
         });
         AddTelemetry(builder, settings);
@@ -108,7 +114,8 @@ public static class GatehouseApplication
 
         app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed))
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed))
-            .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>());
+            .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>())
+            .MapIdentityApi(app.Services.GetRequiredService<ConnectFlows>(), Changed);
         app.MapOpenApi("/admin/api/openapi/{documentName}.json");
         app.MapUpstreamConnect(app.Services.GetRequiredService<ConnectFlows>(), app.Services.GetRequiredService<UpstreamAuthServices>(), VerifyAdminTokenAsync,
             Gatehouse.Identity.Interaction.LoginScheme.SignedInUserAsync, Gatehouse.Identity.Interaction.LoginScheme.LoginPath);

@@ -238,10 +238,10 @@ public sealed class AuthorizationEndpoints(
         return user;
     }
 
-    // Only Gatehouse's own authorization endpoint and per-user connect page: never an open redirect.
+    // Only Gatehouse's own authorization endpoint, account page and per-user connect page: never an open redirect.
     private static string SafeReturnUrl(string? returnUrl) =>
         returnUrl is not null && !returnUrl.Contains('\\')
-        && (returnUrl.StartsWith("/oauth2/authorize?", StringComparison.Ordinal)
+        && (returnUrl.StartsWith("/oauth2/authorize?", StringComparison.Ordinal) || returnUrl == AccountEndpoints.Path
             || (returnUrl.StartsWith("/oauth/connect/user/", StringComparison.Ordinal) && !returnUrl.Contains("//", StringComparison.Ordinal)))
             ? returnUrl : "/oauth2/authorize";
 

@@ -59,6 +59,57 @@ internal static class InteractionPages
             """, 200);
     }
 
+    public static IResult Account(HttpResponse response, AccountOverview overview, string? notice, string antiforgeryField, string antiforgeryToken, DateTimeOffset now)
+    {
+        string Button(string action, string id, string label) => $"""
+            <form method="post" action="/account" class="inline">
+              <input type="hidden" name="{E(antiforgeryField)}" value="{E(antiforgeryToken)}">
+              <input type="hidden" name="action" value="{E(action)}"><input type="hidden" name="id" value="{E(id)}">
+              <button type="submit">{E(label)}</button>
+            </form>
+            """;
+        static string When(DateTimeOffset? at) => at is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) + "Z" : "—";
+
+        var consents = overview.Consents.Count == 0
+            ? "<p>You have not approved any client.</p>"
+            : "<table><tr><th>Client</th><th>Server</th><th>Scopes</th><th>Approved</th><th></th></tr>"
+              + string.Concat(overview.Consents.Select(c =>
+                  $"<tr><td>{E(c.Client)}<br><small><code>{E(c.ClientId)}</code></small></td><td><code>{E(c.Server)}</code></td><td>{E(string.Join(' ', c.Scopes))}</td><td>{When(c.ApprovedAt)}</td><td>{Button("revoke-consent", c.Id, "Withdraw")}</td></tr>"))
+              + "</table>";
+        var grants = overview.Grants.Count == 0
+            ? "<p>You own no grant tokens.</p>"
+            : "<table><tr><th>Grant</th><th>Servers</th><th>Status</th><th>Expires</th><th>Last used</th><th></th></tr>"
+              + string.Concat(overview.Grants.Select(g =>
+              {
+                  var status = g.RevokedAt is not null ? "revoked" : g.ExpiresAt is { } e && e <= now ? "expired" : "active";
+                  var action = status == "active" ? Button("revoke-grant", g.Id.ToString(), "Revoke") : "";
+                  return $"<tr><td>{E(g.Label)}</td><td>{E(string.Join(", ", g.Servers.Select(s => s.ServerName).Order(StringComparer.Ordinal)))}</td><td>{status}</td><td>{When(g.ExpiresAt)}</td><td>{When(g.LastUsedAt)}</td><td>{action}</td></tr>";
+              }))
+              + "</table>";
+        var connections = overview.Connections.Count == 0
+            ? "<p>No server needs your own account.</p>"
+            : "<table><tr><th>Server</th><th>Status</th><th>Provider</th><th>Scopes</th><th></th></tr>"
+              + string.Concat(overview.Connections.Select(c =>
+              {
+                  var connect = c.ConnectUrl is null ? "" : $"<a href=\"{E(c.ConnectUrl)}\">{(c.Status == "connected" ? "Reconnect" : "Connect")}</a> ";
+                  var disconnect = c.Status is "connected" or "needs_reauth" ? Button("disconnect", c.Server, "Disconnect") : "";
+                  return $"<tr><td><code>{E(c.Server)}</code></td><td>{E(c.Status)}</td><td>{E(c.Issuer ?? "—")}</td><td>{E(c.Scopes ?? "—")}</td><td>{connect}{disconnect}</td></tr>";
+              }))
+              + "</table>";
+        var groups = overview.Groups.Count == 0 ? "" : $"<p>Groups: {E(string.Join(", ", overview.Groups))}</p>";
+        return Page(response, "Your Gatehouse access", $"""
+            <h1>{E(overview.User.DisplayName)}</h1>
+            {groups}
+            {(notice is null ? "" : $"<p class=\"notice\">{E(notice)}</p>")}
+            <h2>Clients you approved</h2>
+            {consents}
+            <h2>Your grant tokens</h2>
+            {grants}
+            <h2>Your upstream accounts</h2>
+            {connections}
+            """, 200);
+    }
+
     private static string CultureInvariant(FormattableString s) => FormattableString.Invariant(s);
 
     private static IResult Page(HttpResponse response, string title, string body, int status)
@@ -68,7 +119,7 @@ internal static class InteractionPages
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
             <title>{E(title)}</title>
-            <style>body{"{"}font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem{"}"} .error{"{"}color:#b00{"}"} dt{"{"}font-weight:600{"}"} button{"{"}margin-right:.5rem{"}"}</style>
+            <style>body{"{"}font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem{"}"} .error{"{"}color:#b00{"}"} .notice{"{"}color:#060{"}"} table{"{"}border-collapse:collapse{"}"} td,th{"{"}padding:.25rem .5rem;text-align:left;vertical-align:top{"}"} form.inline{"{"}display:inline{"}"} dt{"{"}font-weight:600{"}"} button{"{"}margin-right:.5rem{"}"}</style>
             </head><body>
             {body}
             </body></html>

@@ -206,6 +206,19 @@ public sealed class PerUserConnectionTests
         Assert.True(status == HttpStatusCode.OK, secondTokens.ToString());
         Assert.Equal(1, upstreamVisits);
         Assert.Equal("alice-upstream", await UpstreamSubjectAsync(world, secondTokens.GetProperty("access_token").GetString()!));
+
+        // Alice sees her own connection on her account page and cuts it there: revoked at the provider, and the next
+        // call asks her to connect again.
+        var page = await (await alice.Browser.GetAsync("account")).Content.ReadAsStringAsync();
+        Assert.Contains($"<td><code>{Server}</code></td><td>connected</td>", page, StringComparison.Ordinal);
+        var revocationsBefore = await world.Provider.StatAsync("revocations");
+        var antiforgery = OAuthClientDriver.HiddenFields(page).First(f => f.Key == "__RequestVerificationToken");
+        using var disconnected = await alice.Browser.PostAsync("account", new FormUrlEncodedContent(
+            [antiforgery, KeyValuePair.Create("action", "disconnect"), KeyValuePair.Create("id", Server)]));
+        Assert.Equal("/account?notice=disconnected", disconnected.Headers.Location!.ToString());
+        Assert.True(await world.Provider.StatAsync("revocations") > revocationsBefore);
+        using var refused = await world.Gateway.PostAsync(Server, token, ElicitingInitialize);
+        Assert.Equal(-32042, (await GatewayHarness.ReadJsonRpcAsync(refused)).GetProperty("error").GetProperty("code").GetInt32());
     }
 
     [Fact]
