@@ -9,8 +9,11 @@ namespace Gatehouse.Admin.Api;
 /// <summary>Policy endpoints of the admin API (inside the admin group, so behind the admin token).</summary>
 public static class PolicyApi
 {
-    /// <summary>Where to attach a policy: exactly one of a server name or a grant label/id.</summary>
-    public sealed record AttachRequest(string? Server, string? Grant);
+    /// <summary>Where to attach a policy: exactly one of a server name, a grant label/id, a user id/name or a group name.</summary>
+    public sealed record AttachRequest(string? Server, string? Grant, string? User = null, string? Group = null)
+    {
+        internal AttachmentTarget Target => new(Server, Grant, User, Group);
+    }
 
     /// <summary>
     /// <c>GET /policies</c>, <c>PUT /policies/{name}</c> (the document as the body, YAML or JSON; refused with every
@@ -33,12 +36,12 @@ public static class PolicyApi
         api.MapPost("/policies/{name}/attach", async (string name, AttachRequest body, CancellationToken ct) =>
         {
             await using var db = storage.CreateContext();
-            return AdminApi.ToResult(await policies(db).AttachAsync(name, body.Server, body.Grant, "admin-api", ct));
+            return AdminApi.ToResult(await policies(db).AttachAsync(name, body.Target, "admin-api", ct));
         });
         api.MapPost("/policies/detach", async (AttachRequest body, CancellationToken ct) =>
         {
             await using var db = storage.CreateContext();
-            return AdminApi.ToResult(await policies(db).AttachAsync(null, body.Server, body.Grant, "admin-api", ct));
+            return AdminApi.ToResult(await policies(db).AttachAsync(null, body.Target, "admin-api", ct));
         });
         return api;
     }

@@ -13,9 +13,13 @@ public sealed class GatewaySnapshot
     /// <summary>An empty snapshot.</summary>
     public static GatewaySnapshot Empty { get; } = new(0, [], []);
 
-    // Composed sets are memoised per (server, grant): composing precomputes quota lists and versions, and a snapshot
-    // never changes, so each pair is composed once per configuration revision.
-    private readonly ConcurrentDictionary<(Guid Server, Guid Grant), PolicySet> _policySets = new();
+    // Composed sets are memoised per (server, user, grant): composing precomputes quota lists and versions, and a
+    // snapshot never changes, so each combination is composed once per configuration revision.
+    private readonly ConcurrentDictionary<(Guid Server, Guid User, Guid Grant), PolicySet> _policySets = new();
+
+    // Only the users some group or user policy applies to, with just those groups (sorted), so that the common request,
+    // whose caller has none, costs one failed lookup.
+    private readonly FrozenDictionary<Guid, (string? PolicyName, string[] PolicyGroups)> _userLayers;
 
     /// <summary>Creates a snapshot.</summary>
     /// <param name="revision">The configuration revision.</param>
@@ -23,10 +27,19 @@ public sealed class GatewaySnapshot
     /// <param name="grants">Every grant.</param>
     /// <param name="policies">Compiled policies by name (a policy that failed to compile is absent and fails closed).</param>
     /// <param name="disabledUsers">Users who may no longer use Gatehouse, with when they were disabled.</param>
+    /// <param name="users">Users with their groups and policy (users with neither may be left out).</param>
+    /// <param name="groupPolicies">The policy name attached to each group that has one.</param>
     public GatewaySnapshot(
         long revision, IEnumerable<ServerDefinition> servers, IEnumerable<Grant> grants, IReadOnlyDictionary<string, CompiledPolicy>? policies = null,
-        IReadOnlyDictionary<Guid, DateTimeOffset>? disabledUsers = null)
+        IReadOnlyDictionary<Guid, DateTimeOffset>? disabledUsers = null, IEnumerable<GatewayUser>? users = null,
+        IReadOnlyDictionary<string, string>? groupPolicies = null)
     {
+        UsersById = (users ?? []).ToFrozenDictionary(u => u.Id);
+        GroupPolicies = (groupPolicies ?? new Dictionary<string, string>()).ToFrozenDictionary(StringComparer.Ordinal);
+        _userLayers = UsersById.Values
+            .Select(u => (u.Id, u.PolicyName, PolicyGroups: u.Groups.Where(GroupPolicies.ContainsKey).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray()))
+            .Where(u => u.PolicyName is not null || u.PolicyGroups.Length > 0)
+            .ToFrozenDictionary(u => u.Id, u => (u.PolicyName, u.PolicyGroups));
         DisabledUsers = (disabledUsers ?? new Dictionary<Guid, DateTimeOffset>()).ToFrozenDictionary();
         Revision = revision;
         ServersByName = servers.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
@@ -44,21 +57,44 @@ public sealed class GatewaySnapshot
     /// <summary>Compiled policies by name.</summary>
     public FrozenDictionary<string, CompiledPolicy> PoliciesByName { get; }
 
-    /// <summary>The policies in force for a grant's calls to a server: the server's default overridden by the grant's.</summary>
+    /// <summary>Users by id, with their groups and policy.</summary>
+    public FrozenDictionary<Guid, GatewayUser> UsersById { get; }
+
+    /// <summary>The policy name attached to each group, by group name (ordinal, as the identity provider spells it).</summary>
+    public FrozenDictionary<string, string> GroupPolicies { get; }
+
+    /// <summary>
+    /// The policies in force for a call to a server, least specific first: the server's, those of the user's groups, the
+    /// user's, the grant's.
+    /// </summary>
+    /// <param name="server">The server called.</param>
+    /// <param name="grant">The grant making the call, if any. Its owner is the user whose policies apply; an organisation
+    /// grant (no owner) gets no user or group policy, and <paramref name="user"/> is then ignored.</param>
+    /// <param name="user">The user calling without a grant (a Gatehouse access token).</param>
     /// <remarks>
-    /// Without a grant, the server's policy alone (for <c>policy explain</c>). A policy attached by name but missing
+    /// Without a grant or user, the server's policy alone (for <c>policy explain</c>). A policy attached by name but missing
     /// from <see cref="PoliciesByName"/> (it failed to compile, which apply prevents) stands for deny-all, so a broken
     /// policy never opens access.
     /// </remarks>
-    public PolicySet PolicyFor(ServerDefinition server, Grant? grant)
+    public PolicySet PolicyFor(ServerDefinition server, Grant? grant, Guid? user = null)
     {
-        if (server.PolicyName is null && grant?.PolicyName is null)
+        var person = grant is null ? user : grant.OwnerUserId;
+        var hasUserLayers = person is { } id && _userLayers.ContainsKey(id);
+        if (server.PolicyName is null && grant?.PolicyName is null && !hasUserLayers)
         {
             return PolicySet.Empty;
         }
 
-        return _policySets.GetOrAdd((server.Id, grant?.Id ?? Guid.Empty), static (_, state) =>
-            PolicySet.Compose(state.Self.Resolve(state.Server.PolicyName), state.Self.Resolve(state.Grant?.PolicyName)), (Self: this, Server: server, Grant: grant));
+        return _policySets.GetOrAdd((server.Id, hasUserLayers ? person!.Value : Guid.Empty, grant?.Id ?? Guid.Empty), static (key, state) =>
+        {
+            var self = state.Self;
+            var (userPolicy, groups) = self._userLayers.TryGetValue(key.User, out var layers) ? layers : (null, []);
+            return PolicySet.Compose(
+                self.Resolve(state.Server.PolicyName),
+                groups.Select(g => (g, self.Resolve(self.GroupPolicies[g])!)),
+                userPolicy is null ? null : (key.User, self.Resolve(userPolicy)!),
+                self.Resolve(state.Grant?.PolicyName));
+        }, (Self: this, Server: server, Grant: grant));
     }
 
     private CompiledPolicy? Resolve(string? name) =>

@@ -1,8 +1,8 @@
 namespace Gatehouse.Core.Policy;
 
 /// <summary>
-/// One policy attached at one level (the server's default, a grant's override; user and group levels later), with
-/// its quota requirements precomputed because their keys name the layer.
+/// One policy attached at one level (the server's default, a group's, a user's, a grant's override), with its quota
+/// requirements precomputed because their keys name the layer.
 /// </summary>
 public sealed class PolicyLayer
 {
@@ -36,6 +36,25 @@ public sealed class PolicyLayer
 
     /// <summary>The level's name, used in quota keys and in <see cref="PolicySet.Version"/>.</summary>
     public string Name { get; }
+
+    /// <summary>The name of the server level.</summary>
+    public const string ServerName = "server";
+
+    /// <summary>The name of the grant level.</summary>
+    public const string GrantName = "grant";
+
+    /// <summary>
+    /// The name of a group's level, <c>group=NAME</c>. Identity providers may put any character in a group's name
+    /// (<c>CN=eng,OU=people</c>), so '%', ':' and ',' are percent-encoded to keep quota keys and versions parseable.
+    /// </summary>
+    public static string GroupName(string group)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(group);
+        return "group=" + group.Replace("%", "%25", StringComparison.Ordinal).Replace(":", "%3A", StringComparison.Ordinal).Replace(",", "%2C", StringComparison.Ordinal);
+    }
+
+    /// <summary>The name of a user's level, <c>user=ID</c>: the id, not the display name, which may change or be shared.</summary>
+    public static string UserName(Guid user) => "user=" + user.ToString("D");
 
     /// <summary>The policy attached at this level.</summary>
     public CompiledPolicy Policy { get; }
@@ -77,25 +96,41 @@ public sealed class PolicySet
     internal PolicyLayer[] LayerArray { get; }
 
     /// <summary>The server's default policy overridden by the grant's; either may be null.</summary>
-    public static PolicySet Compose(CompiledPolicy? serverPolicy, CompiledPolicy? grantPolicy)
-    {
-        if (serverPolicy is null && grantPolicy is null)
-        {
-            return Empty;
-        }
+    public static PolicySet Compose(CompiledPolicy? serverPolicy, CompiledPolicy? grantPolicy) => Compose(serverPolicy, [], null, grantPolicy);
 
-        var layers = new List<PolicyLayer>(2);
+    /// <summary>
+    /// Every level that can carry a policy, least specific first: the server, each of the user's groups that has a policy
+    /// (ordered by group name, ordinally, whatever order the identity provider listed them in), the user, the grant.
+    /// Any of them may be absent.
+    /// </summary>
+    public static PolicySet Compose(
+        CompiledPolicy? serverPolicy, IEnumerable<(string Group, CompiledPolicy Policy)> groupPolicies, (Guid User, CompiledPolicy Policy)? userPolicy,
+        CompiledPolicy? grantPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(groupPolicies);
+        var layers = new List<PolicyLayer>();
         if (serverPolicy is not null)
         {
-            layers.Add(new PolicyLayer("server", serverPolicy));
+            layers.Add(new PolicyLayer(PolicyLayer.ServerName, serverPolicy));
+        }
+
+        // A group listed twice is one layer: its quotas must not be counted under two keys, nor its rules applied twice.
+        foreach (var group in groupPolicies.DistinctBy(static g => g.Group, StringComparer.Ordinal).OrderBy(static g => g.Group, StringComparer.Ordinal))
+        {
+            layers.Add(new PolicyLayer(PolicyLayer.GroupName(group.Group), group.Policy));
+        }
+
+        if (userPolicy is { } user)
+        {
+            layers.Add(new PolicyLayer(PolicyLayer.UserName(user.User), user.Policy));
         }
 
         if (grantPolicy is not null)
         {
-            layers.Add(new PolicyLayer("grant", grantPolicy));
+            layers.Add(new PolicyLayer(PolicyLayer.GrantName, grantPolicy));
         }
 
-        return new PolicySet([.. layers]);
+        return layers.Count == 0 ? Empty : new PolicySet([.. layers]);
     }
 
     /// <summary>Any number of layers, least specific first (e.g. server, group, user, grant).</summary>

@@ -28,12 +28,12 @@ internal static class PolicyCommands
         var file = new Option<FileInfo>("--file", "-f") { Description = "The policy document (YAML or JSON).", Required = true };
         file.AcceptExistingOnly();
         var name = new Option<string>("--name") { Description = "The policy's name (default: the file name without extension)." };
-        var server = new Option<string?>("--server") { Description = "Also attach it to this server (its default policy)." };
-        var grant = new Option<string?>("--grant") { Description = "Also attach it to this grant (overrides the server's)." };
+        var targets = new TargetOptions("Also attach it to");
         var command = new Command("apply", "Validate and store a policy; an invalid one is refused with the line of each error and the version in force stays.")
         {
-            file, name, server, grant,
+            file, name,
         };
+        targets.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
@@ -45,12 +45,13 @@ internal static class PolicyCommands
             return await cli.WithPoliciesAsync(async (admin, _) =>
             {
                 var applied = await admin.ApplyAsync(policyName, document, "cli", ct);
-                if (!applied.Succeeded || (parse.GetValue(server) is null && parse.GetValue(grant) is null))
+                var target = targets.Read(parse);
+                if (!applied.Succeeded || target == new AttachmentTarget())
                 {
                     return cli.Report(applied, v => cli.Output.WriteLine($"Policy '{v.Name}' version {v.Version}: {v.Action}."));
                 }
 
-                var attached = await admin.AttachAsync(policyName, parse.GetValue(server), parse.GetValue(grant), "cli", ct);
+                var attached = await admin.AttachAsync(policyName, target, "cli", ct);
                 return cli.Report(attached, message => cli.Output.WriteLine($"Policy '{policyName}' version {applied.Value!.Version}: {applied.Value.Action}. {message}"));
             }, ct);
         });
@@ -60,13 +61,13 @@ internal static class PolicyCommands
     private static Command Attach(Func<ParseResult, CliContext> context)
     {
         var name = new Argument<string>("name") { Description = "The policy's name." };
-        var server = new Option<string?>("--server") { Description = "Attach to this server." };
-        var grant = new Option<string?>("--grant") { Description = "Attach to this grant (label or id)." };
-        var command = new Command("attach", "Attach a policy to a server (default for all its grants) or to one grant.") { name, server, grant };
+        var targets = new TargetOptions("Attach to");
+        var command = new Command("attach", "Attach a policy to a server (default for all its grants), a group, a user or one grant.") { name };
+        targets.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
-            var result = await cli.WithPoliciesAsync((admin, _) => admin.AttachAsync(parse.GetValue(name), parse.GetValue(server), parse.GetValue(grant), "cli", ct), ct);
+            var result = await cli.WithPoliciesAsync((admin, _) => admin.AttachAsync(parse.GetValue(name), targets.Read(parse), "cli", ct), ct);
             return cli.Report(result, message => cli.Output.WriteLine(message));
         });
         return command;
@@ -74,13 +75,13 @@ internal static class PolicyCommands
 
     private static Command Detach(Func<ParseResult, CliContext> context)
     {
-        var server = new Option<string?>("--server") { Description = "Detach from this server." };
-        var grant = new Option<string?>("--grant") { Description = "Detach from this grant (label or id)." };
-        var command = new Command("detach", "Remove the policy attached to a server or a grant.") { server, grant };
+        var targets = new TargetOptions("Detach from");
+        var command = new Command("detach", "Remove the policy attached to a server, a group, a user or a grant.");
+        targets.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
-            var result = await cli.WithPoliciesAsync((admin, _) => admin.AttachAsync(null, parse.GetValue(server), parse.GetValue(grant), "cli", ct), ct);
+            var result = await cli.WithPoliciesAsync((admin, _) => admin.AttachAsync(null, targets.Read(parse), "cli", ct), ct);
             return cli.Report(result, message => cli.Output.WriteLine(message));
         });
         return command;
@@ -140,14 +141,15 @@ internal static class PolicyCommands
     private static Command Explain(Func<ParseResult, CliContext> context)
     {
         var server = new Option<string>("--server") { Description = "The server the call goes to.", Required = true };
-        var grant = new Option<string?>("--grant") { Description = "The grant making the call (label or id)." };
+        var grant = new Option<string?>("--grant") { Description = "The grant making the call (label or id); its owner's user and group policies apply too." };
+        var user = new Option<string?>("--user") { Description = "The user making the call (id or name), signed in or through a grant they own." };
         var tool = new Option<string?>("--tool") { Description = "A tool name (tools/call)." };
         var resource = new Option<string?>("--resource") { Description = "A resource URI (resources/read)." };
         var prompt = new Option<string?>("--prompt") { Description = "A prompt name (prompts/get)." };
         var args = new Option<string?>("--args") { Description = "The call's arguments as a JSON object." };
         var command = new Command("explain", "Show the decision the policies in force would make for a call, and the rule that makes it (no quota is charged).")
         {
-            server, grant, tool, resource, prompt, args,
+            server, grant, user, tool, resource, prompt, args,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -168,7 +170,8 @@ internal static class PolicyCommands
             using (arguments)
             {
                 var snapshot = await cli.WithPoliciesAsync((_, db) => Task.FromResult(SnapshotLoader.Load(db)), ct);
-                if (!TryCompose(snapshot, parse.GetValue(server)!, parse.GetValue(grant), out var set, out problem))
+                (var set, problem) = await ComposeAsync(cli, snapshot, parse.GetValue(server)!, parse.GetValue(grant), parse.GetValue(user), ct);
+                if (set is null)
                 {
                     cli.Error.WriteLine($"error: {problem}");
                     return 3;
@@ -205,26 +208,44 @@ internal static class PolicyCommands
         return command;
     }
 
-    /// <summary>Composes the policies in force for a grant (or the server's alone) from a snapshot.</summary>
-    internal static bool TryCompose(GatewaySnapshot snapshot, string serverName, string? grantRef, out PolicySet set, out string? problem)
+    /// <summary>
+    /// Composes the policies in force for a call to a server from a snapshot, as the gateway would: for a grant (with its
+    /// owner's user and group policies), for a user signed in without a grant, or the server's alone.
+    /// </summary>
+    /// <returns>The set, or null and why not.</returns>
+    internal static async Task<(PolicySet? Set, string? Problem)> ComposeAsync(
+        CliContext cli, GatewaySnapshot snapshot, string serverName, string? grantRef, string? userRef, CancellationToken ct)
     {
-        set = PolicySet.Empty;
-        problem = null;
         if (!snapshot.ServersByName.TryGetValue(serverName, out var server))
         {
-            problem = $"No server '{serverName}'. 'gatehouse server list' shows what exists.";
-            return false;
+            return (null, $"No server '{serverName}'. 'gatehouse server list' shows what exists.");
         }
 
         var grant = grantRef is null ? null : snapshot.GrantsByTokenHash.Values.FirstOrDefault(g => g.Label == grantRef || g.Id.ToString() == grantRef);
         if (grantRef is not null && grant is null)
         {
-            problem = $"No grant '{grantRef}'. 'gatehouse grant list' shows what exists.";
-            return false;
+            return (null, $"No grant '{grantRef}'. 'gatehouse grant list' shows what exists.");
         }
 
-        set = snapshot.PolicyFor(server, grant);
-        return true;
+        Guid? userId = null;
+        if (userRef is not null)
+        {
+            userId = await cli.WithPoliciesAsync(async (_, db) => (await GatewayAdministration.FindUserAsync(db, userRef, ct))?.Id, ct);
+            if (userId is null)
+            {
+                return (null, $"No user '{userRef}' (or the name is shared: use the id). 'gatehouse user list' shows them.");
+            }
+
+            // A grant's calls get its owner's policies whoever asks, so naming someone else would explain a call that cannot happen.
+            if (grant is not null && grant.OwnerUserId != userId)
+            {
+                return (null, grant.OwnerUserId is { } owner
+                    ? $"Grant '{grant.Label}' belongs to user {owner:D}, whose policies its calls get; leave out --user or name that user."
+                    : $"Grant '{grant.Label}' belongs to the organisation, so no user or group policy applies to its calls; leave out --user.");
+            }
+        }
+
+        return (snapshot.PolicyFor(server, grant, userId), null);
     }
 
     internal static (PolicyTarget Target, string? Name) TargetOf(string? tool, string? resource, string? prompt) =>
@@ -263,5 +284,24 @@ internal static class PolicyCommands
             problem = $"is not valid JSON ({ex.Message}).";
             return false;
         }
+    }
+
+    /// <summary>The options that name where a policy attaches (exactly one), shared by apply, attach and detach.</summary>
+    private sealed class TargetOptions(string verb)
+    {
+        private readonly Option<string?> _server = new("--server") { Description = $"{verb} this server (its default policy)." };
+        private readonly Option<string?> _group = new("--group") { Description = $"{verb} this identity-provider group (its members' calls)." };
+        private readonly Option<string?> _user = new("--user") { Description = $"{verb} this user (id or name): their calls and their grants'." };
+        private readonly Option<string?> _grant = new("--grant") { Description = $"{verb} this grant (label or id; the most specific)." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_server);
+            command.Options.Add(_group);
+            command.Options.Add(_user);
+            command.Options.Add(_grant);
+        }
+
+        public AttachmentTarget Read(ParseResult parse) => new(parse.GetValue(_server), parse.GetValue(_grant), parse.GetValue(_user), parse.GetValue(_group));
     }
 }

@@ -16,8 +16,8 @@ namespace Gatehouse.Host.Cli;
 /// so a policy change can be checked in CI before it is applied.
 /// </summary>
 /// <remarks>
-/// A case names either a policy file (tested alone, relative to the cases file) or a server (and optionally a grant)
-/// of the data directory, whose attached policies are composed as the gateway would.
+/// A case names either a policy file (tested alone, relative to the cases file) or a server (and optionally a grant or a
+/// user) of the data directory, whose attached policies are composed as the gateway would.
 /// </remarks>
 internal static class PolicyTestCommand
 {
@@ -77,7 +77,8 @@ internal static class PolicyTestCommand
                 else if (testCase.Server is { } server)
                 {
                     snapshot ??= await cli.WithPoliciesAsync((_, db) => Task.FromResult(SnapshotLoader.Load(db)), ct);
-                    PolicyCommands.TryCompose(snapshot, server, testCase.Grant, out set, out problem);
+                    (var composed, problem) = await PolicyCommands.ComposeAsync(cli, snapshot, server, testCase.Grant, testCase.User, ct);
+                    set = composed ?? PolicySet.Empty;
                 }
                 else
                 {
@@ -202,6 +203,7 @@ internal static class PolicyTestCommand
         public string? Policy { get; set; }
         public string? Server { get; set; }
         public string? Grant { get; set; }
+        public string? User { get; set; }
         public string? Tool { get; set; }
         public string? Resource { get; set; }
         public string? Prompt { get; set; }

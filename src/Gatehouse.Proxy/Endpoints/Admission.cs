@@ -67,7 +67,7 @@ public sealed class Admission(
         }
 
         context.Features.Get<ProxyExchange>()?.Principal = principal;
-        return new AdmittedRequest(principal, server, snapshot.PolicyFor(server, principal.Grant));
+        return new AdmittedRequest(principal, server, snapshot.PolicyFor(server, principal.Grant, UserOf(principal)));
     }
 
     private const string BearerScheme = "Bearer ";
@@ -81,12 +81,12 @@ public sealed class Admission(
             return null;
         }
 
-        var userId = principal.Grant?.OwnerUserId
-            ?? (principal.Id.StartsWith(UserPrincipalPrefix, StringComparison.Ordinal) && Guid.TryParse(principal.Id.AsSpan(UserPrincipalPrefix.Length), out var id) ? id : null);
+        var userId = principal.Grant?.OwnerUserId ?? UserOf(principal);
         return userId is { } u && snapshot.DisabledUsers.TryGetValue(u, out var at) ? at : null;
     }
 
-    private const string UserPrincipalPrefix = "user:";
+    // The Gatehouse user behind an access token; null for a grant token (whose owner, if any, the grant itself names).
+    private static Guid? UserOf(GatewayPrincipal principal) => Guid.TryParse(principal.UserId, out var id) ? id : null;
 
     // Grant tokens keep their path untouched: only a bearer that is not a grant token and looks like a JWT (two dots) is
     // handed to the access-token validator.

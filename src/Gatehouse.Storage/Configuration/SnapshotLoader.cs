@@ -30,7 +30,26 @@ public static class SnapshotLoader
 
         var disabledUsers = db.Users.AsNoTracking().Where(u => u.DisabledAt != null).Select(u => new { u.Id, u.DisabledAt }).ToList()
             .ToDictionary(u => u.Id, u => u.DisabledAt!.Value);
-        return new GatewaySnapshot(revision, servers, grants, policies, disabledUsers);
+        // Users without groups or a policy have no layer of their own; leaving them out keeps the snapshot small.
+        var users = db.Users.AsNoTracking().Where(u => u.PolicyName != null || u.GroupsJson != "[]")
+            .Select(u => new { u.Id, u.GroupsJson, u.PolicyName }).ToList()
+            .Select(u => new GatewayUser(u.Id, ReadGroups(u.GroupsJson), u.PolicyName));
+        var groupPolicies = db.GroupPolicies.AsNoTracking().ToDictionary(g => g.Group, g => g.PolicyName, StringComparer.Ordinal);
+        return new GatewaySnapshot(revision, servers, grants, policies, disabledUsers, users, groupPolicies);
+    }
+
+    /// <summary>Reads a user's groups column (a JSON array of names; anything else counts as no groups).</summary>
+    public static IReadOnlyList<string> ReadGroups(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, StorageJsonContext.Default.StringArray) ?? [];
+        }
+        catch (JsonException)
+        {
+            // Written at sign-in from the identity provider's claim; a malformed value must not stop the gateway loading.
+            return [];
+        }
     }
 
     /// <summary>Maps a server record.</summary>

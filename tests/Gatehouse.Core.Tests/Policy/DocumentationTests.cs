@@ -56,6 +56,25 @@ public sealed partial class DocumentationTests
     }
 
     [Fact]
+    public void The_group_and_user_example_behaves_as_the_page_describes()
+    {
+        var examples = YamlExamples().Select(row => (string)row[1]).ToList();
+        var contractors = PolicyDocumentParser.Parse(examples.Single(y => y.Contains("--group contractors", StringComparison.Ordinal))).Policy!;
+        var alicePolicy = PolicyDocumentParser.Parse(examples.Single(y => y.Contains("--user alice", StringComparison.Ordinal))).Policy!;
+        var alice = Guid.NewGuid();
+        var other = PolicySet.Compose(null, [("contractors", contractors)], null, null);
+        var set = PolicySet.Compose(null, [("contractors", contractors)], (alice, alicePolicy), null);
+
+        Assert.Equal(PolicyAction.Allow, PolicyEvaluator.Evaluate(other, PolicyTarget.Tool, "issues_list", null).Outcome);
+        Assert.Equal("(default deny)", PolicyEvaluator.Evaluate(other, PolicyTarget.Tool, "pulls_list", null).Rule);
+        Assert.Equal(PolicyAction.Allow, PolicyEvaluator.Evaluate(set, PolicyTarget.Tool, "pulls_list", null).Outcome);
+        var deploy = PolicyEvaluator.Evaluate(set, PolicyTarget.Tool, "deploy", null);
+        Assert.Equal([$"user={alice:D}:/tools/deploy/limits/0"], deploy.Quotas.Select(q => q.Key));
+        Assert.Equal($"group=contractors:2,user={alice:D}:1", deploy.PolicyVersion);
+        Assert.Equal(PolicyAction.Deny, PolicyEvaluator.Evaluate(set, PolicyTarget.Tool, "issues_delete", null).Outcome);
+    }
+
+    [Fact]
     public void The_schema_is_draft_2020_12_and_lists_exactly_the_operators_the_parser_knows()
     {
         using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "docs", "policy.schema.json")));

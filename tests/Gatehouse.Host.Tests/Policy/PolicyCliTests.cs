@@ -105,6 +105,95 @@ public sealed class PolicyCliTests : IDisposable
     }
 
     [Fact]
+    public async Task UserAndGroupPolicies_AreAttachedListedExplainedTestedAndDetached()
+    {
+        await ArrangeAsync();
+        Assert.Equal(0, (await RunAsync("user", "add", "alice")).Code);
+        Assert.Equal(0, (await RunAsync("user", "add", "bob")).Code);
+        var bobId = await SetGroupsAsync("bob", "[]");
+        await SetGroupsAsync("alice", """["staff","contractors"]""");
+        Assert.Equal(0, (await RunAsync("grant", "create", "--server", "pay", "--label", "alice-laptop", "--owner", "alice")).Code);
+        await ApplyAsync("no-listing", "version: 1\ndefault: deny\ntools:\n  list_invoices: deny\n", "--group", "contractors");
+        await ApplyAsync("open", "version: 2\ndefault: allow\n");
+        var attached = await RunAsync("policy", "attach", "open", "--user", "bob");
+        Assert.True(attached.Code == 0, attached.Error);
+        Assert.Contains($"Attached policy 'open' to user bob ({bobId:D})", attached.Output, StringComparison.Ordinal);
+
+        var list = JsonNode.Parse((await RunAsync("--json", "policy", "list")).Output)!.AsArray();
+        Assert.Equal(["group:contractors"], AttachedTo(list, "no-listing"));
+        Assert.Equal(["user:bob"], AttachedTo(list, "open"));
+
+        var alice = await RunAsync("policy", "explain", "--server", "pay", "--user", "alice", "--tool", "list_invoices");
+        Assert.Contains("decision: deny", alice.Output, StringComparison.Ordinal);
+        Assert.Contains("rule:     /tools/list_invoices", alice.Output, StringComparison.Ordinal);
+        Assert.Contains("policies: server:1,group=contractors:1", alice.Output, StringComparison.Ordinal);
+        var aliceGrant = await RunAsync("policy", "explain", "--server", "pay", "--grant", "alice-laptop", "--tool", "list_invoices");
+        Assert.Contains("decision: deny", aliceGrant.Output, StringComparison.Ordinal);
+        var bob = await RunAsync("policy", "explain", "--server", "pay", "--user", "bob", "--tool", "anything_else");
+        Assert.Contains("decision: allow", bob.Output, StringComparison.Ordinal);
+        Assert.Contains($"policies: server:1,user={bobId:D}:2", bob.Output, StringComparison.Ordinal);
+
+        var cases = Path.Combine(_dir, "user-cases.yaml");
+        await File.WriteAllTextAsync(cases, """
+            cases:
+              - name: contractors may not list invoices
+                server: pay
+                user: alice
+                tool: list_invoices
+                expect: deny
+              - name: bob may
+                server: pay
+                user: bob
+                tool: list_invoices
+                expect: allow
+            """);
+        var tested = await RunAsync("policy", "test", cases);
+        Assert.True(tested.Code == 0, tested.Output + tested.Error);
+        Assert.Contains("2 passed, 0 failed", tested.Output, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await RunAsync("policy", "detach", "--group", "contractors")).Code);
+        Assert.Equal(0, (await RunAsync("policy", "detach", "--user", bobId.ToString())).Code);
+        alice = await RunAsync("policy", "explain", "--server", "pay", "--user", "alice", "--tool", "list_invoices");
+        Assert.Contains("decision: allow", alice.Output, StringComparison.Ordinal);
+        list = JsonNode.Parse((await RunAsync("--json", "policy", "list")).Output)!.AsArray();
+        Assert.Empty(AttachedTo(list, "no-listing"));
+        Assert.Empty(AttachedTo(list, "open"));
+
+        await using var db = new Gatehouse.Storage.GatehouseStorage(_dir).CreateContext();
+        Assert.Equal(
+            ["policy.attach group contractors", $"policy.attach user bob ({bobId:D})", "policy.detach group contractors", $"policy.detach user bob ({bobId:D})"],
+            db.AuditEvents.Where(e => e.Action.StartsWith("policy.")).Where(e => e.Target.StartsWith("user") || e.Target.StartsWith("group")).OrderBy(e => e.Id)
+                .Select(e => e.Action + " " + e.Target).ToList());
+    }
+
+    [Fact]
+    public async Task UserAndGroupAttachments_RefuseUnknownUsersPoliciesAndAmbiguousTargets_Clearly()
+    {
+        await ArrangeAsync();
+        Assert.Equal(0, (await RunAsync("user", "add", "alice")).Code);
+
+        var unknownUser = await RunAsync("policy", "attach", "payments", "--user", "nobody");
+        Assert.Equal(3, unknownUser.Code);
+        Assert.Contains("No user 'nobody'", unknownUser.Error, StringComparison.Ordinal);
+
+        var unknownPolicy = await RunAsync("policy", "attach", "nothing-here", "--group", "eng");
+        Assert.Equal(3, unknownPolicy.Code);
+        Assert.Contains("No policy 'nothing-here'", unknownPolicy.Error, StringComparison.Ordinal);
+
+        var two = await RunAsync("policy", "attach", "payments", "--user", "alice", "--group", "eng");
+        Assert.Equal(1, two.Code);
+        Assert.Contains("exactly one target", two.Error, StringComparison.Ordinal);
+
+        var explainUnknown = await RunAsync("policy", "explain", "--server", "pay", "--user", "nobody", "--tool", "x");
+        Assert.Equal(3, explainUnknown.Code);
+        Assert.Contains("No user 'nobody'", explainUnknown.Error, StringComparison.Ordinal);
+
+        var organisationGrant = await RunAsync("policy", "explain", "--server", "pay", "--grant", "ci", "--user", "alice", "--tool", "x");
+        Assert.Equal(3, organisationGrant.Code);
+        Assert.Contains("belongs to the organisation", organisationGrant.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AdminApi_AppliesAndAttachesPolicies_AndRefusesInvalidOnesWithLines()
     {
         await using var app = await GatehouseApplication.BuildAsync(new ServeSettings { DataDirectory = _dir, Urls = "http://127.0.0.1:0" });
@@ -130,8 +219,26 @@ public sealed class PolicyCliTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, attached.StatusCode);
         }
 
+        using (var attached = await http.PostAsJsonAsync("/admin/api/policies/payments/attach", new { group = "eng" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, attached.StatusCode);
+        }
+
+        using (var unknownUser = await http.PostAsJsonAsync("/admin/api/policies/payments/attach", new { user = "nobody" }))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknownUser.StatusCode);
+        }
+
         var listed = JsonNode.Parse(await http.GetStringAsync("/admin/api/policies"))!.AsArray().Single()!;
-        Assert.Equal("server:pay", listed["attachedTo"]![0]!.GetValue<string>());
+        Assert.Equal(["server:pay", "group:eng"], listed["attachedTo"]!.AsArray().Select(a => a!.GetValue<string>()));
+
+        using (var detached = await http.PostAsJsonAsync("/admin/api/policies/detach", new { group = "eng" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, detached.StatusCode);
+        }
+
+        listed = JsonNode.Parse(await http.GetStringAsync("/admin/api/policies"))!.AsArray().Single()!;
+        Assert.Equal(["server:pay"], listed["attachedTo"]!.AsArray().Select(a => a!.GetValue<string>()));
         await app.StopAsync();
     }
 
@@ -139,11 +246,29 @@ public sealed class PolicyCliTests : IDisposable
     {
         Assert.Equal(0, (await RunAsync("server", "add", "pay", "--url", "https://mcp.example.com/mcp")).Code);
         Assert.Equal(0, (await RunAsync("grant", "create", "--server", "pay", "--label", "ci")).Code);
-        var file = Path.Combine(_dir, "payments.policy.yaml");
-        await File.WriteAllTextAsync(file, Payments);
-        var applied = await RunAsync("policy", "apply", "-f", file, "--name", "payments", "--server", "pay");
+        await ApplyAsync("payments", Payments, "--server", "pay");
+    }
+
+    private async Task ApplyAsync(string name, string document, params string[] attach)
+    {
+        var file = Path.Combine(_dir, name + ".policy.yaml");
+        await File.WriteAllTextAsync(file, document);
+        var applied = await RunAsync(["policy", "apply", "-f", file, "--name", name, .. attach]);
         Assert.True(applied.Code == 0, applied.Error);
     }
+
+    // Groups arrive from the identity provider at sign-in; the tests write them as that sign-in would.
+    private async Task<Guid> SetGroupsAsync(string userName, string groupsJson)
+    {
+        await using var db = new Gatehouse.Storage.GatehouseStorage(_dir).CreateContext();
+        var user = db.Users.Single(u => u.DisplayName == userName);
+        user.GroupsJson = groupsJson;
+        await db.SaveChangesAsync();
+        return user.Id;
+    }
+
+    private static IEnumerable<string> AttachedTo(JsonArray policies, string name) =>
+        policies.Single(p => p!["name"]!.GetValue<string>() == name)!["attachedTo"]!.AsArray().Select(a => a!.GetValue<string>());
 
     private async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
