@@ -51,6 +51,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<ResourceIndicators>();
         services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
         services.AddScoped<ClientRegistrationEndpoint>();
+        services.AddSingleton<ClientMetadataDocumentFetcher>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
 
         services.AddGatehouseIdentityStores(storage)
@@ -78,7 +79,8 @@ public static class IdentityServiceCollectionExtensions
                     o.CodeChallengeMethods.Clear();
                     o.CodeChallengeMethods.Add(CodeChallengeMethods.Sha256);
                 });
-                server.AddEventHandler(RegistrationMetadataHandler.Descriptor).AddEventHandler(UnknownClientHandler.Descriptor);
+                server.AddEventHandler(RegistrationMetadataHandler.Descriptor).AddEventHandler(UnknownClientHandler.Descriptor)
+                    .AddEventHandler(ClientMetadataDocumentHandler.AuthorizationDescriptor).AddEventHandler(ClientMetadataDocumentHandler.TokenDescriptor);
                 server.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using Gatehouse.Identity.Registration;
 using Gatehouse.Identity.Server;
 using Gatehouse.Identity.Users;
 using Gatehouse.Core.Security;
@@ -117,8 +118,10 @@ public sealed class AuthorizationEndpoints(
                 .SelectMany(p => (p.Value.GetUnnamedParameters() is { Count: > 0 } many ? many.Select(v => v.ToString()) : [p.Value.ToString()])
                     .Select(v => KeyValuePair.Create(p.Key, v ?? "")));
             var name = await applications.GetDisplayNameAsync(application, context.RequestAborted) ?? request.ClientId!;
+            // A metadata document client is whoever controls its URL's host: the page says so, since its name proves nothing.
+            var identifiedBy = ClientMetadataDocumentFetcher.IsUrlClientId(request.ClientId) ? new Uri(request.ClientId!).Authority : null;
             return InteractionPages.Consent(context.Response, user.DisplayName, name, new Uri(request.RedirectUri!).Authority is { Length: > 0 } host ? host : request.RedirectUri!,
-                server, scopes, hidden, tokens.FormFieldName, tokens.RequestToken!);
+                server, scopes, hidden, tokens.FormFieldName, tokens.RequestToken!, identifiedBy);
         }
 
         var signedIn = Identity(user.Id.ToString(), user.DisplayName, scopes, Requested(request)[0]);
