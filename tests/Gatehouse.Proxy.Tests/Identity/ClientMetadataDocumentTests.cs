@@ -9,7 +9,9 @@ using Gatehouse.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Gatehouse.UpstreamAuth.Net;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Proxy.Tests.Identity;
@@ -28,7 +30,7 @@ public sealed class ClientMetadataDocumentTests
     private sealed class DocumentServer : IAsyncDisposable
     {
         private readonly WebApplication _app;
-        private readonly Dictionary<string, (int Status, string ContentType, string Body, string? CacheControl)> _documents = [];
+        private readonly Dictionary<string, (int Status, string ContentType, string Body, string? CacheControl, string? Location)> _documents = [];
         private readonly Dictionary<string, int> _fetches = [];
 
         private DocumentServer(WebApplication app, Uri baseUri)
@@ -49,11 +51,11 @@ public sealed class ClientMetadataDocumentTests
             app.Run(async context =>
             {
                 var path = context.Request.Path.Value!;
-                (int Status, string ContentType, string Body, string? CacheControl) document;
+                (int Status, string ContentType, string Body, string? CacheControl, string? Location) document;
                 lock (server!._documents)
                 {
                     server._fetches[path] = server._fetches.GetValueOrDefault(path) + 1;
-                    document = server._documents.GetValueOrDefault(path, (404, "text/plain", "not found", null));
+                    document = server._documents.GetValueOrDefault(path, (404, "text/plain", "not found", null, null));
                 }
 
                 context.Response.StatusCode = document.Status;
@@ -61,6 +63,11 @@ public sealed class ClientMetadataDocumentTests
                 if (document.CacheControl is { } cacheControl)
                 {
                     context.Response.Headers.CacheControl = cacheControl;
+                }
+
+                if (document.Location is { } location)
+                {
+                    context.Response.Headers.Location = location;
                 }
 
                 await context.Response.WriteAsync(document.Body);
@@ -72,11 +79,11 @@ public sealed class ClientMetadataDocumentTests
 
         public string Url(string path) => new Uri(BaseUri, path).ToString();
 
-        public string Serve(string path, string body, int status = 200, string contentType = "application/json", string? cacheControl = null)
+        public string Serve(string path, string body, int status = 200, string contentType = "application/json", string? cacheControl = null, string? location = null)
         {
             lock (_documents)
             {
-                _documents["/" + path] = (status, contentType, body, cacheControl);
+                _documents["/" + path] = (status, contentType, body, cacheControl, location);
             }
 
             return Url(path);
@@ -203,6 +210,7 @@ public sealed class ClientMetadataDocumentTests
         { "html", "not application/json" },
         { "secret-method", "needs a shared secret" },
         { "bad-redirect", "is not loopback" },
+        { "redirected", "redirected elsewhere" },
         { "private-address", "is a private address" },
         { "metadata-service", "link-local" },
     };
@@ -222,6 +230,7 @@ public sealed class ClientMetadataDocumentTests
             "html" => documents.Serve("clients/page.json", $"<html>{documents.Url("clients/page.json")}</html>", contentType: "text/html"),
             "secret-method" => documents.ServeClient("clients/secret.json", "Secret", extra: new() { ["token_endpoint_auth_method"] = "client_secret_basic" }),
             "bad-redirect" => documents.ServeClient("clients/bad-redirect.json", "Bad redirect", redirectUris: ["http://evil.example.com/callback"]),
+            "redirected" => ServeRedirected(documents),
             "private-address" => "https://10.0.0.1/clients/app.json",
             "metadata-service" => "https://169.254.169.254/latest/meta-data/client.json",
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
@@ -241,6 +250,33 @@ public sealed class ClientMetadataDocumentTests
         Assert.Equal("invalid_client", error.GetProperty("error").GetString());
         Assert.Contains(reason, error.GetProperty("error_description").GetString(), StringComparison.Ordinal);
 
+        // A valid document naming the URL that redirects to it: only the redirect is wrong.
+        static string ServeRedirected(DocumentServer documents)
+        {
+            var moved = documents.Url("clients/moved.json");
+            documents.ServeClient("clients/target.json", "Moved", extra: new() { ["client_id"] = moved });
+            return documents.Serve("clients/moved.json", "", status: 302, location: documents.Url("clients/target.json"));
+        }
+    }
+
+    [Fact]
+    public async Task Without_the_loopback_option_a_document_on_this_machine_is_refused_before_any_request()
+    {
+        await using var documents = await DocumentServer.StartAsync();
+        var url = documents.ServeClient("clients/editor.json", "Local");
+        using var fetcher = new ClientMetadataDocumentFetcher(
+            new Gatehouse.Identity.AuthorizationServerOptions(), NullLogger<ClientMetadataDocumentFetcher>.Instance, NullLogger<GuardedHttpClient>.Instance);
+
+        Assert.Contains("not an https one", fetcher.CheckUrl(url), StringComparison.Ordinal);
+        Assert.Contains("needs a path", fetcher.CheckUrl("https://client.example.com/"), StringComparison.Ordinal);
+        Assert.Contains("needs a path", fetcher.CheckUrl("https://client.example.com/app.json#x"), StringComparison.Ordinal);
+        var https = url.Replace("http://", "https://", StringComparison.Ordinal);
+        Assert.Null(fetcher.CheckUrl(https));
+
+        var result = await fetcher.FetchAsync(https, CancellationToken.None);
+        Assert.Null(result.Document);
+        Assert.Contains("loopback", result.Problem, StringComparison.Ordinal);
+        Assert.Equal(0, documents.Fetches("clients/editor.json"));
     }
 
     [Fact]
