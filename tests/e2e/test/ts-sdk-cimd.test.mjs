@@ -18,6 +18,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { approveInBrowser } from '../lib/browser.mjs';
 import { Gatehouse, run, startFixture } from '../lib/harness.mjs';
+import { HeadlessOAuthProvider } from '../lib/oauth-provider.mjs';
 
 const SERVER = 'echo';
 const REDIRECT_URL = 'http://127.0.0.1:33421/callback'; // never contacted: the code is taken from the Location header
@@ -30,65 +31,15 @@ let documentServer;
 let documentUrl;
 let fetches = 0;
 
-/** An OAuthClientProvider identified by its metadata document URL; everything else in memory. */
-class MetadataDocumentProvider {
-  constructor(adminToken) {
-    this.adminToken = adminToken;
-    this._client = undefined;
-    this._tokens = undefined;
-    this._verifier = undefined;
-  }
-
-  get redirectUrl() {
-    return REDIRECT_URL;
-  }
-
-  get clientMetadataUrl() {
-    return documentUrl;
-  }
-
-  get clientMetadata() {
-    return { client_name: 'gatehouse-e2e-cimd', redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: 'none' };
-  }
-
-  state() {
-    return 'e2e-state-' + Math.random().toString(36).slice(2);
-  }
-
-  clientInformation() {
-    return this._client;
-  }
-
-  saveClientInformation(info) {
-    this._client = info;
-  }
-
-  tokens() {
-    return this._tokens;
-  }
-
-  saveTokens(tokens) {
-    this._tokens = tokens;
-  }
-
-  saveCodeVerifier(verifier) {
-    this._verifier = verifier;
-  }
-
-  codeVerifier() {
-    return this._verifier;
-  }
-
-  async redirectToAuthorization(url) {
-    this.authorizationUrl = url;
-    this.callback = await approveInBrowser(url, this.adminToken, {
-      checkConsent: (page) => {
-        assert.match(page, /gatehouse-e2e-cimd/, 'the consent page shows the name from the document');
-        assert.match(page, /127\.0\.0\.1:33421/, 'the consent page shows the redirect host');
-        assert.match(page, new RegExp(`Identified by.*${new URL(documentUrl).host}`, 's'), 'the consent page says which host identifies the client');
-      },
-    });
-  }
+/** Plays the person in the browser, checking what the consent page says about a metadata document client. */
+function approve(authorizationUrl, adminToken) {
+  return approveInBrowser(authorizationUrl, adminToken, {
+    checkConsent: (page) => {
+      assert.match(page, /gatehouse-e2e-cimd/, 'the consent page shows the name from the document');
+      assert.match(page, /127\.0\.0\.1:33421/, 'the consent page shows the redirect host');
+      assert.match(page, new RegExp(`Identified by.*${new URL(documentUrl).host}`, 's'), 'the consent page says which host identifies the client');
+    },
+  });
 }
 
 describe('official TypeScript SDK client signs in with a Client ID Metadata Document', { timeout: 300_000 }, () => {
@@ -135,7 +86,12 @@ describe('official TypeScript SDK client signs in with a Client ID Metadata Docu
 
   test('uses its document URL as client_id, signs in headlessly, and calls a tool', { timeout: TEST_TIMEOUT_MS }, async () => {
     const adminToken = readFileSync(path.join(gatehouse.dataDir, 'admin.token'), 'utf8').trim();
-    const provider = new MetadataDocumentProvider(adminToken);
+    const provider = new HeadlessOAuthProvider({
+      redirectUrl: REDIRECT_URL,
+      clientMetadata: { client_name: 'gatehouse-e2e-cimd', redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: 'none' },
+      clientMetadataUrl: documentUrl,
+      approve: (authorizationUrl) => approve(authorizationUrl, adminToken),
+    });
     const url = new URL(gatehouse.mcpUrl(SERVER));
 
     const first = new StreamableHTTPClientTransport(url, { authProvider: provider });

@@ -17,6 +17,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { approveInBrowser } from '../lib/browser.mjs';
 import { Gatehouse, startFixture } from '../lib/harness.mjs';
+import { HeadlessOAuthProvider } from '../lib/oauth-provider.mjs';
 
 const SERVER = 'echo';
 const REDIRECT_URL = 'http://127.0.0.1:33419/callback'; // never contacted: the code is taken from the Location header
@@ -36,64 +37,6 @@ function approve(authorizationUrl, adminToken) {
   });
 }
 
-/** An OAuthClientProvider that keeps everything in memory and approves in a headless browser. */
-class HeadlessProvider {
-  constructor(adminToken) {
-    this.adminToken = adminToken;
-    this.callback = null;
-    this._client = undefined;
-    this._tokens = undefined;
-    this._verifier = undefined;
-  }
-
-  get redirectUrl() {
-    return REDIRECT_URL;
-  }
-
-  get clientMetadata() {
-    return {
-      client_name: 'gatehouse-e2e-oauth',
-      redirect_uris: [REDIRECT_URL],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-
-  state() {
-    return 'e2e-state-' + Math.random().toString(36).slice(2);
-  }
-
-  clientInformation() {
-    return this._client;
-  }
-
-  saveClientInformation(info) {
-    this._client = info;
-  }
-
-  tokens() {
-    return this._tokens;
-  }
-
-  saveTokens(tokens) {
-    this._tokens = tokens;
-  }
-
-  saveCodeVerifier(verifier) {
-    this._verifier = verifier;
-  }
-
-  codeVerifier() {
-    return this._verifier;
-  }
-
-  async redirectToAuthorization(url) {
-    this.authorizationUrl = url;
-    this.callback = await approve(url, this.adminToken);
-  }
-}
-
 describe('official TypeScript SDK client signs in to Gatehouse (OAuth)', { timeout: 300_000 }, () => {
   before(async () => {
     fixture = await startFixture('streamable');
@@ -109,7 +52,17 @@ describe('official TypeScript SDK client signs in to Gatehouse (OAuth)', { timeo
 
   test('discovers Gatehouse, registers, signs in headlessly, and calls a tool with the token', { timeout: TEST_TIMEOUT_MS }, async () => {
     const adminToken = readFileSync(path.join(gatehouse.dataDir, 'admin.token'), 'utf8').trim();
-    const provider = new HeadlessProvider(adminToken);
+    const provider = new HeadlessOAuthProvider({
+      redirectUrl: REDIRECT_URL,
+      clientMetadata: {
+        client_name: 'gatehouse-e2e-oauth',
+        redirect_uris: [REDIRECT_URL],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      },
+      approve: (authorizationUrl) => approve(authorizationUrl, adminToken),
+    });
     const url = new URL(gatehouse.mcpUrl(SERVER));
 
     const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
