@@ -46,7 +46,10 @@ internal sealed partial class ClientMetadataDocumentFetcher : IDisposable
         _logger = logger;
     }
 
-    /// <summary>Serializes creating and refreshing applications from documents, so concurrent sign-ins of one new client create it once.</summary>
+    /// <summary>
+    /// Serializes creating and refreshing applications from documents, so concurrent sign-ins of one new client create it
+    /// once. One gate for all clients: fetches are rare (cached for at least five minutes) and bounded by the timeout.
+    /// </summary>
     internal SemaphoreSlim Gate { get; } = new(1, 1);
 
     /// <summary>True when <paramref name="clientId"/> is meant as a metadata document URL (any http or https URL; DCR ids never are).</summary>
@@ -57,9 +60,9 @@ internal sealed partial class ClientMetadataDocumentFetcher : IDisposable
     /// <summary>Null when <paramref name="clientId"/> is a URL a document may be fetched from; else why not.</summary>
     public string? CheckUrl(string clientId)
     {
-        if (!Uri.TryCreate(clientId, UriKind.Absolute, out var url))
+        if (clientId.Length > 2048 || !Uri.TryCreate(clientId, UriKind.Absolute, out var url))
         {
-            return $"The client_id '{clientId}' is not a valid URL.";
+            return clientId.Length > 2048 ? "The client_id is a URL longer than 2048 characters." : $"The client_id '{clientId}' is not a valid URL.";
         }
 
         var loopbackHttp = _options.AllowLoopbackClientMetadata && url.Scheme == Uri.UriSchemeHttp && url.IsLoopback;
