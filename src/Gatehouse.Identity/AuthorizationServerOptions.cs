@@ -34,4 +34,13 @@ public sealed class AuthorizationServerOptions
 
     /// <summary>How long a browser sign-in on the login page lasts.</summary>
     public TimeSpan LoginSessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>
+    /// Permits Client ID Metadata Documents on loopback hosts, over http too (<c>serve --allow-loopback-client-metadata</c>),
+    /// for tests and local development. Off by default: documents then come only from public https addresses.
+    /// </summary>
+    public bool AllowLoopbackClientMetadata { get; set; }
+
+    /// <summary>The clock that ages cached Client ID Metadata Documents; tests pass a fake one to expire them without waiting.</summary>
+    public TimeProvider ClientMetadataClock { get; set; } = TimeProvider.System;
 }

@@ -56,6 +56,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
         services.AddScoped<ClientRegistrationEndpoint>();
         services.AddScoped<AccountEndpoints>();
+        services.AddSingleton<ClientMetadataDocumentFetcher>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
 
         services.AddGatehouseIdentityStores(storage)
@@ -83,7 +84,8 @@ public static class IdentityServiceCollectionExtensions
                     o.CodeChallengeMethods.Clear();
                     o.CodeChallengeMethods.Add(CodeChallengeMethods.Sha256);
                 });
-                server.AddEventHandler(RegistrationMetadataHandler.Descriptor).AddEventHandler(UnknownClientHandler.Descriptor);
+                server.AddEventHandler(RegistrationMetadataHandler.Descriptor).AddEventHandler(UnknownClientHandler.Descriptor)
+                    .AddEventHandler(ClientMetadataDocumentHandler.AuthorizationDescriptor).AddEventHandler(ClientMetadataDocumentHandler.TokenDescriptor);
                 server.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()

@@ -33,6 +33,10 @@ internal static class ServeCommand
                 result.AddError($"--client-metadata-url '{value}' must be an https:// URL with a path (the Client ID Metadata Document specification requires both).");
             }
         });
+        var allowLoopbackClientMetadata = new Option<bool>("--allow-loopback-client-metadata")
+        {
+            Description = "Let MCP clients use client metadata document URLs on this machine (http://127.0.0.1/..., http://localhost/...) as their client_id. For tests and local development only; without it such documents must be on public https addresses.",
+        };
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Extra Host names accepted (DNS rebinding protection). Repeatable." };
         var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Extra browser origins accepted. Repeatable." };
         var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted.", DefaultValueFactory = _ => 4 * 1024 * 1024 };
@@ -50,7 +54,7 @@ internal static class ServeCommand
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
             urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
-            metrics, otlpEndpoint, refreshMargin, clientMetadataUrl,
+            metrics, otlpEndpoint, refreshMargin, clientMetadataUrl, allowLoopbackClientMetadata,
         };
         serve.SetAction(async (parse, ct) =>
         {
@@ -82,6 +86,7 @@ internal static class ServeCommand
                 OtlpEndpoint = otlpUri,
                 ConfigureUpstreamAuth = o => o.RefreshMargin = margin,
                 ClientMetadataUrl = parse.GetValue(clientMetadataUrl) is { } cimd ? new Uri(cimd) : null,
+                ConfigureAuthorizationServer = o => o.AllowLoopbackClientMetadata = parse.GetValue(allowLoopbackClientMetadata),
                 ConfigureProxy = o =>
                 {
                     o.PublicUrl = parse.GetValue(publicUrl) is { } url ? new Uri(url) : null;

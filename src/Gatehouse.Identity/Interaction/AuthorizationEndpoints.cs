@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using Gatehouse.Identity.Registration;
 using Gatehouse.Identity.Server;
 using Gatehouse.Identity.Users;
 using Gatehouse.Core.Connections;
@@ -115,8 +116,10 @@ public sealed class AuthorizationEndpoints(
             var tokens = antiforgery.GetAndStoreTokens(context);
             var hidden = RequestParameters(request);
             var name = await applications.GetDisplayNameAsync(application, context.RequestAborted) ?? request.ClientId!;
+            // A metadata document client is whoever controls its URL's host: the page says so, since its name proves nothing.
+            var identifiedBy = ClientMetadataDocumentFetcher.IsUrlClientId(request.ClientId) ? new Uri(request.ClientId!).Authority : null;
             return InteractionPages.Consent(context.Response, user.DisplayName, name, new Uri(request.RedirectUri!).Authority is { Length: > 0 } host ? host : request.RedirectUri!,
-                server, scopes, hidden, tokens.FormFieldName, tokens.RequestToken!);
+                server, scopes, hidden, tokens.FormFieldName, tokens.RequestToken!, identifiedBy);
         }
 
         // Linked sign-in: a per-user server this person has not connected yet sends the browser through the upstream's

@@ -32,7 +32,7 @@ internal static class InteractionPages
 
     public static IResult Consent(
         HttpResponse response, string user, string client, string redirectHost, string server, IEnumerable<string> scopes,
-        IEnumerable<KeyValuePair<string, string>> hidden, string antiforgeryField, string antiforgeryToken)
+        IEnumerable<KeyValuePair<string, string>> hidden, string antiforgeryField, string antiforgeryToken, string? identifiedByHost = null)
     {
         var fields = new StringBuilder();
         foreach (var (name, value) in hidden)
@@ -45,6 +45,7 @@ internal static class InteractionPages
             <h1>Allow <em>{E(client)}</em> to use Gatehouse as {E(user)}?</h1>
             <dl>
               <dt>Client</dt><dd>{E(client)}</dd>
+            {(identifiedByHost is null ? "" : $"  <dt>Identified by</dt><dd>its web site <code>{E(identifiedByHost)}</code> (the name above is what that site claims; allow only if you trust <code>{E(identifiedByHost)}</code>)</dd>\n")}
               <dt>Returns to</dt><dd><code>{E(redirectHost)}</code></dd>
               <dt>Server</dt><dd><code>{E(server)}</code></dd>
               <dt>Scopes</dt><dd><ul>{scopeList}</ul></dd>

@@ -19,10 +19,8 @@ public sealed class ClientRegistrationEndpoint(IOpenIddictApplicationManager app
     /// <summary>The path of the endpoint.</summary>
     public const string Path = "/oauth2/register";
 
-    private const string InvalidClientMetadata = "invalid_client_metadata";
-    private const string InvalidRedirectUri = "invalid_redirect_uri";
+    private const string InvalidClientMetadata = ClientMetadataRules.InvalidClientMetadata;
     private const int MaxBodyBytes = 32 * 1024;
-    private const int MaxRedirectUris = 10;
 
     /// <summary>Handles one registration request.</summary>
     public async Task<IResult> HandleAsync(HttpContext context)
@@ -48,17 +46,9 @@ public sealed class ClientRegistrationEndpoint(IOpenIddictApplicationManager app
             return Error(InvalidClientMetadata, "The body is not a JSON object.");
         }
 
-        if (metadata.RedirectUris is not { Count: > 0 and <= MaxRedirectUris } redirectUris)
+        if (ClientMetadataRules.Check(metadata, options.AllowedRedirectSchemes) is { } refused)
         {
-            return Error(InvalidRedirectUri, $"redirect_uris must list between 1 and {MaxRedirectUris} URIs.");
-        }
-
-        foreach (var uri in redirectUris)
-        {
-            if (RedirectUriRules.Check(uri, options.AllowedRedirectSchemes) is { } problem)
-            {
-                return Error(InvalidRedirectUri, $"Redirect URI refused: {problem}.");
-            }
+            return Error(refused.Error, refused.Description);
         }
 
         var authMethod = metadata.TokenEndpointAuthMethod ?? ClientAuthenticationMethods.ClientSecretBasic;
@@ -67,57 +57,18 @@ public sealed class ClientRegistrationEndpoint(IOpenIddictApplicationManager app
             return Error(InvalidClientMetadata, $"token_endpoint_auth_method '{authMethod}' is not supported; use none, client_secret_basic or client_secret_post.");
         }
 
-        if (metadata.GrantTypes?.FirstOrDefault(g => g is not (GrantTypes.AuthorizationCode or GrantTypes.RefreshToken)) is { } grant)
-        {
-            return Error(InvalidClientMetadata, $"grant type '{grant}' is not supported; only authorization_code and refresh_token are.");
-        }
-
-        if (metadata.ResponseTypes?.FirstOrDefault(r => r is not ResponseTypes.Code) is { } responseType)
-        {
-            return Error(InvalidClientMetadata, $"response type '{responseType}' is not supported; only code is.");
-        }
-
-        var name = string.IsNullOrWhiteSpace(metadata.ClientName) ? null : metadata.ClientName.Trim();
-        if (name?.Length > 200)
-        {
-            return Error(InvalidClientMetadata, "client_name is longer than 200 characters.");
-        }
-
+        var redirectUris = metadata.RedirectUris!;
         var confidential = authMethod != ClientAuthenticationMethods.None;
         var clientId = "ghc_" + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(18));
         var secret = confidential ? System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)) : null;
-        var descriptor = new OpenIddictApplicationDescriptor
-        {
-            ClientId = clientId,
-            ClientSecret = secret,
-            ClientType = confidential ? ClientTypes.Confidential : ClientTypes.Public,
-            ApplicationType = redirectUris.All(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) ? ApplicationTypes.Web : ApplicationTypes.Native,
-            ConsentType = ConsentTypes.Explicit,
-            DisplayName = name ?? "Unnamed client",
-            Permissions =
-            {
-                Permissions.Endpoints.Authorization,
-                Permissions.Endpoints.Token,
-                Permissions.Endpoints.Revocation,
-                Permissions.GrantTypes.AuthorizationCode,
-                Permissions.GrantTypes.RefreshToken,
-                Permissions.ResponseTypes.Code,
-                Permissions.Prefixes.Scope + Interaction.AuthorizationEndpoints.McpScope,
-                Permissions.Prefixes.Scope + Scopes.OfflineAccess,
-            },
-            Requirements = { Requirements.Features.ProofKeyForCodeExchange },
-        };
-        foreach (var uri in redirectUris)
-        {
-            descriptor.RedirectUris.Add(new Uri(uri, UriKind.Absolute));
-        }
-
+        var descriptor = new OpenIddictApplicationDescriptor();
+        ClientMetadataRules.Describe(descriptor, clientId, secret, ClientMetadataRules.Name(metadata) ?? "Unnamed client", redirectUris);
         await applications.CreateAsync(descriptor, context.RequestAborted);
         var now = time.GetUtcNow();
         db.AuditEvents.Add(new AuditEventRecord
         {
             At = now, Actor = "registration", Action = "client.register", Target = $"client:{clientId}",
-            Details = $"{descriptor.DisplayName}; {authMethod}; redirect hosts: {string.Join(", ", redirectUris.Select(u => new Uri(u).Authority).Distinct())}",
+            Details = $"{descriptor.DisplayName}; {authMethod}; redirect hosts: {ClientMetadataRules.RedirectHosts(redirectUris)}",
         });
         await db.SaveChangesAsync(context.RequestAborted);
 
@@ -166,12 +117,15 @@ public sealed class ClientRegistrationEndpoint(IOpenIddictApplicationManager app
 /// <summary>The RFC 7591 client metadata Gatehouse reads.</summary>
 internal sealed record ClientMetadata
 {
+    [JsonPropertyName("client_id")] public string? ClientId { get; init; }
     [JsonPropertyName("redirect_uris")] public List<string>? RedirectUris { get; init; }
     [JsonPropertyName("token_endpoint_auth_method")] public string? TokenEndpointAuthMethod { get; init; }
     [JsonPropertyName("grant_types")] public List<string>? GrantTypes { get; init; }
     [JsonPropertyName("response_types")] public List<string>? ResponseTypes { get; init; }
     [JsonPropertyName("client_name")] public string? ClientName { get; init; }
     [JsonPropertyName("scope")] public string? Scope { get; init; }
+    [JsonPropertyName("jwks_uri")] public string? JwksUri { get; init; }
+    [JsonPropertyName("client_secret")] public string? ClientSecret { get; init; }
 }
 
 /// <summary>The RFC 7591 registration response.</summary>
@@ -195,4 +149,5 @@ internal sealed record RegistrationError([property: JsonPropertyName("error")] s
 [JsonSerializable(typeof(ClientMetadata))]
 [JsonSerializable(typeof(RegisteredClient))]
 [JsonSerializable(typeof(RegistrationError))]
+[JsonSerializable(typeof(long))]
 internal sealed partial class RegistrationJsonContext : JsonSerializerContext;

@@ -3,7 +3,8 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace Gatehouse.Identity.Server;
 
-/// <summary>Adds what OpenIddict does not advertise itself to the discovery documents: the RFC 7591 registration endpoint.</summary>
+/// <summary>Adds what OpenIddict does not advertise itself to the discovery documents: the RFC 7591 registration endpoint,
+/// RFC 9207 and Client ID Metadata Document support.</summary>
 public sealed class RegistrationMetadataHandler : IOpenIddictServerHandler<HandleConfigurationRequestContext>
 {
     /// <summary>Registration of the handler in OpenIddict's pipeline.</summary>
@@ -24,6 +25,9 @@ public sealed class RegistrationMetadataHandler : IOpenIddictServerHandler<Handl
 
         // RFC 9207: OpenIddict returns 'iss' in every authorization response.
         context.Metadata["authorization_response_iss_parameter_supported"] = true;
+
+        // An https URL as client_id names the client's own metadata document (ClientMetadataDocumentHandler fetches it).
+        context.Metadata["client_id_metadata_document_supported"] = true;
         return ValueTask.CompletedTask;
     }
 }

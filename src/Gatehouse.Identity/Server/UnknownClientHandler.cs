@@ -11,10 +11,10 @@ namespace Gatehouse.Identity.Server;
 /// <remarks>The client's redirect URI cannot be trusted yet, so the error is shown to the person, never redirected.</remarks>
 public sealed class UnknownClientHandler(IOpenIddictApplicationManager applications) : IOpenIddictServerHandler<ValidateAuthorizationRequestContext>
 {
-    /// <summary>Registration of the handler, right after OpenIddict checked that a client id is present.</summary>
+    /// <summary>Registration of the handler, right after OpenIddict checked that a client id is present and a metadata document client was loaded.</summary>
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateAuthorizationRequestContext>()
         .UseScopedHandler<UnknownClientHandler>()
-        .SetOrder(OpenIddictServerHandlers.Authentication.ValidateClientIdParameter.Descriptor.Order + 1)
+        .SetOrder(OpenIddictServerHandlers.Authentication.ValidateClientIdParameter.Descriptor.Order + 2)
         .SetType(OpenIddictServerHandlerType.Custom)
         .Build();
 

@@ -363,9 +363,12 @@ export class Gatehouse {
     return token;
   }
 
-  /** `serve --urls http://127.0.0.1:0`; resolves once it prints `listening on http://127.0.0.1:PORT`. */
-  async serve() {
-    this.child = new Child('gatehouse', DOTNET, [this.dll, '--data', this.dataDir, 'serve', '--urls', 'http://127.0.0.1:0']);
+  /**
+   * `serve --urls http://127.0.0.1:0 [extraArgs]` with extra environment variables; resolves once it prints
+   * `listening on http://127.0.0.1:PORT`.
+   */
+  async serve({ extraArgs = [], env } = {}) {
+    this.child = new Child('gatehouse', DOTNET, [this.dll, '--data', this.dataDir, 'serve', '--urls', 'http://127.0.0.1:0', ...extraArgs], { env });
     const m = await this.child.waitForLine(/listening on:? (http:\/\/(?:127\.0\.0\.1|localhost):\d+)/i);
     this.baseUrl = m[1];
     return this.baseUrl;

@@ -15,7 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { approveInBrowser } from '../lib/browser.mjs';
 import { Gatehouse, startFixture } from '../lib/harness.mjs';
+import { HeadlessOAuthProvider } from '../lib/oauth-provider.mjs';
 
 const SERVER = 'echo';
 const REDIRECT_URL = 'http://127.0.0.1:33419/callback'; // never contacted: the code is taken from the Location header
@@ -24,129 +26,15 @@ const TEST_TIMEOUT_MS = 60_000;
 let fixture;
 let gatehouse;
 
-/** A minimal browser: a cookie jar and manual redirects. */
-class Browser {
-  constructor() {
-    this.cookies = new Map();
-  }
-
-  async fetch(url, init = {}) {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size > 0) {
-      headers.set('Cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    }
-    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-    return response;
-  }
-
-  async postForm(url, fields) {
-    return this.fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-}
-
-const decode = (s) =>
-  s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2B;/g, '+').replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
-
-/** The hidden fields of the (only) form on a page. */
-function hiddenFields(html) {
-  const fields = [];
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
-    fields.push([decode(m[1]), decode(m[2])]);
-  }
-  return fields;
-}
-
 /** Plays the person in the browser; resolves with the URL the authorization server sent the browser back to. */
-async function approveInBrowser(authorizationUrl, adminToken) {
-  const browser = new Browser();
-  let response = await browser.fetch(authorizationUrl);
-  assert.equal(response.status, 302, 'the authorization endpoint sends an unknown browser to the login page');
-  const loginUrl = new URL(response.headers.get('location'), authorizationUrl);
-  assert.equal(loginUrl.pathname, '/oauth2/login');
-
-  const loginPage = await (await browser.fetch(loginUrl)).text();
-  response = await browser.postForm(new URL('/oauth2/login', loginUrl), [...hiddenFields(loginPage), ['token', adminToken]]);
-  assert.equal(response.status, 302, 'the admin token signs the bootstrap admin in');
-  const back = new URL(response.headers.get('location'), loginUrl);
-
-  response = await browser.fetch(back);
-  assert.equal(response.status, 200, 'a first sign-in of this client shows the consent page');
-  assert.match(response.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-  const consentPage = await response.text();
-  assert.match(consentPage, /gatehouse-e2e-oauth/, 'the consent page names the client');
-  assert.match(consentPage, /127\.0\.0\.1:33419/, 'the consent page shows the redirect host');
-  assert.match(consentPage, new RegExp(`<code>${SERVER}</code>`), 'the consent page names the server');
-
-  response = await browser.postForm(new URL('/oauth2/authorize', back), [...hiddenFields(consentPage), ['consent', 'accept']]);
-  assert.equal(response.status, 302, 'approving redirects to the client');
-  return new URL(response.headers.get('location'));
-}
-
-/** An OAuthClientProvider that keeps everything in memory and approves in a headless browser. */
-class HeadlessProvider {
-  constructor(adminToken) {
-    this.adminToken = adminToken;
-    this.callback = null;
-    this._client = undefined;
-    this._tokens = undefined;
-    this._verifier = undefined;
-  }
-
-  get redirectUrl() {
-    return REDIRECT_URL;
-  }
-
-  get clientMetadata() {
-    return {
-      client_name: 'gatehouse-e2e-oauth',
-      redirect_uris: [REDIRECT_URL],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-
-  state() {
-    return 'e2e-state-' + Math.random().toString(36).slice(2);
-  }
-
-  clientInformation() {
-    return this._client;
-  }
-
-  saveClientInformation(info) {
-    this._client = info;
-  }
-
-  tokens() {
-    return this._tokens;
-  }
-
-  saveTokens(tokens) {
-    this._tokens = tokens;
-  }
-
-  saveCodeVerifier(verifier) {
-    this._verifier = verifier;
-  }
-
-  codeVerifier() {
-    return this._verifier;
-  }
-
-  async redirectToAuthorization(url) {
-    this.authorizationUrl = url;
-    this.callback = await approveInBrowser(url, this.adminToken);
-  }
+function approve(authorizationUrl, adminToken) {
+  return approveInBrowser(authorizationUrl, adminToken, {
+    checkConsent: (consentPage) => {
+      assert.match(consentPage, /gatehouse-e2e-oauth/, 'the consent page names the client');
+      assert.match(consentPage, /127\.0\.0\.1:33419/, 'the consent page shows the redirect host');
+      assert.match(consentPage, new RegExp(`<code>${SERVER}</code>`), 'the consent page names the server');
+    },
+  });
 }
 
 describe('official TypeScript SDK client signs in to Gatehouse (OAuth)', { timeout: 300_000 }, () => {
@@ -164,7 +52,17 @@ describe('official TypeScript SDK client signs in to Gatehouse (OAuth)', { timeo
 
   test('discovers Gatehouse, registers, signs in headlessly, and calls a tool with the token', { timeout: TEST_TIMEOUT_MS }, async () => {
     const adminToken = readFileSync(path.join(gatehouse.dataDir, 'admin.token'), 'utf8').trim();
-    const provider = new HeadlessProvider(adminToken);
+    const provider = new HeadlessOAuthProvider({
+      redirectUrl: REDIRECT_URL,
+      clientMetadata: {
+        client_name: 'gatehouse-e2e-oauth',
+        redirect_uris: [REDIRECT_URL],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      },
+      approve: (authorizationUrl) => approve(authorizationUrl, adminToken),
+    });
     const url = new URL(gatehouse.mcpUrl(SERVER));
 
     const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
