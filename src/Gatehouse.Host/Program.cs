@@ -22,6 +22,7 @@ public static class Program
             ServerCommands.Create(Context),
             GrantCommands.Create(Context),
             UserCommands.Create(Context),
+            LoginProviderCommands.Create(Context),
             ApplyCommand.Create(Context),
             PolicyCommands.Create(Context),
             AdminCommands.Create(Context),
