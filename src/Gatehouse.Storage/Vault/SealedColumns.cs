@@ -55,7 +55,8 @@ internal static class SealedColumns
             f => f.AuthorizationUrlSealed, (f, v) => f.AuthorizationUrlSealed = v!),
         Nullable<AuthorizationServerKeyRecord>("authorization_server_keys", nameof(AuthorizationServerKeyRecord.KeySealed), db => db.AuthorizationServerKeys, k => k.Id,
             k => k.KeySealed, (k, v) => k.KeySealed = v!),
-        new SealedColumn<GatewaySettingRecord>("gateway_settings", nameof(GatewaySettingRecord.Value) + " (" + LoginProviderSettings.Key + ")",
+        // Only the login provider's row holds a sealed value (its client secret, inside the JSON).
+        new SealedColumn<GatewaySettingRecord>("gateway_settings", nameof(GatewaySettingRecord.Value),
             db => db.Settings.Where(s => s.Key == LoginProviderSettings.Key), s => s.Key, (row, map) =>
             {
                 row.Value = LoginProviderSettings.Reseal(row.Value, map);
