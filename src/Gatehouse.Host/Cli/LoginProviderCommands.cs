@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Gatehouse.Admin.Administration;
 using Gatehouse.Identity.Organisation;
-using Gatehouse.Storage.Configuration;
 using Gatehouse.UpstreamAuth.Connections;
 
 namespace Gatehouse.Host.Cli;
@@ -62,7 +61,7 @@ internal static class LoginProviderCommands
                 cli.Output.WriteLine($"client id      {view.ClientId}");
                 cli.Output.WriteLine($"client secret  {view.ClientSecret}");
                 cli.Output.WriteLine($"groups claim   {view.GroupsClaim}");
-                cli.Output.WriteLine($"scopes         {string.Join(' ', OrganisationSignIn.Scopes(new LoginProviderSettings(view.Issuer, view.ClientId, "", view.GroupsClaim, view.Scopes, view.Name, view.AllowLoopback)))}");
+                cli.Output.WriteLine($"scopes         {string.Join(' ', OrganisationSignIn.Scopes(view.Scopes))}");
                 cli.Output.WriteLine($"button         Sign in with {view.Name}");
                 cli.Output.WriteLine($"redirect URI   {redirectUri}");
             }

@@ -101,7 +101,7 @@ public sealed class OrganisationProvider(
         options.TokenValidationParameters.ValidIssuers = [settings.Issuer, settings.Issuer.TrimEnd('/')];
         options.ClaimActions.MapJsonKey(settings.GroupsClaim, settings.GroupsClaim);
         options.Scope.Clear();
-        foreach (var scope in OrganisationSignIn.Scopes(settings))
+        foreach (var scope in OrganisationSignIn.Scopes(settings.Scopes))
         {
             options.Scope.Add(scope);
         }

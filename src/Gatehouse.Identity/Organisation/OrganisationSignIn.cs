@@ -1,5 +1,3 @@
-using Gatehouse.Storage.Configuration;
-
 namespace Gatehouse.Identity.Organisation;
 
 /// <summary>Names and paths of signing in with the organisation's OpenID Connect identity provider.</summary>
@@ -18,6 +16,6 @@ public static class OrganisationSignIn
     public const string UserKind = "oidc";
 
     /// <summary>The scopes requested: <c>openid profile email</c> and the configured extra ones.</summary>
-    public static IEnumerable<string> Scopes(LoginProviderSettings settings) =>
-        new[] { "openid", "profile", "email" }.Concat((settings.Scopes ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal);
+    public static IEnumerable<string> Scopes(string? extraScopes) =>
+        new[] { "openid", "profile", "email" }.Concat((extraScopes ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal);
 }

@@ -288,14 +288,7 @@ public sealed partial class OrganisationSignInTests
         }
 
         /// <summary>An MCP client's authorization request, up to the login page; returns the page's "Sign in with …" link.</summary>
-        public async Task<Uri> ProviderLinkAsync(OAuthClientDriver driver)
-        {
-            var clientId = await driver.RegisterAsync();
-            using var login = await FollowAsync(driver.Browser, new Uri(Gateway.BaseUri, driver.AuthorizeUrl(clientId, driver.Resource(Server), OAuthClientDriver.Pkce().Challenge)));
-            var page = await login.Content.ReadAsStringAsync();
-            Assert.Contains("Sign in with Acme SSO", page, StringComparison.Ordinal);
-            return new Uri(Gateway.BaseUri, WebUtility.HtmlDecode(ProviderLink().Match(page).Groups[1].Value));
-        }
+        public async Task<Uri> ProviderLinkAsync(OAuthClientDriver driver) => (await StartAuthorizationAsync(driver, OAuthClientDriver.Pkce().Challenge)).Link;
 
         /// <summary>Follows the login page's provider link through the provider and back to Gatehouse, until a page.</summary>
         public async Task<HttpResponseMessage> FollowProviderLinkAsync(OAuthClientDriver driver) => await FollowAsync(driver.Browser, await ProviderLinkAsync(driver));
@@ -303,23 +296,27 @@ public sealed partial class OrganisationSignInTests
         /// <summary>The whole flow: login through the provider, consent, code exchange; returns the token response.</summary>
         public async Task<JsonElement> SignInAsync(OAuthClientDriver driver)
         {
-            var clientId = await driver.RegisterAsync();
             var (verifier, challenge) = OAuthClientDriver.Pkce();
-            using (var login = await FollowAsync(driver.Browser, new Uri(Gateway.BaseUri, driver.AuthorizeUrl(clientId, driver.Resource(Server), challenge))))
-            {
-                var page = await login.Content.ReadAsStringAsync();
-                var link = new Uri(Gateway.BaseUri, WebUtility.HtmlDecode(ProviderLink().Match(page).Groups[1].Value));
-                using var consent = await FollowAsync(driver.Browser, link);
-                var consentPage = await consent.Content.ReadAsStringAsync();
-                Assert.True(consent.StatusCode == HttpStatusCode.OK && consentPage.Contains("Allow", StringComparison.Ordinal), $"{consent.StatusCode}: {consentPage}");
-                var fields = OAuthClientDriver.HiddenFields(consentPage);
-                fields.Add(KeyValuePair.Create("consent", "accept"));
-                using var approved = await driver.Browser.PostAsync("oauth2/authorize", new FormUrlEncodedContent(fields));
-                Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
-                var (status, tokens) = await driver.ExchangeAsync(clientId, OAuthClientDriver.Query(approved.Headers.Location!, "code")!, verifier, driver.Resource(Server));
-                Assert.True(status == HttpStatusCode.OK, tokens.ToString());
-                return tokens;
-            }
+            var (clientId, link) = await StartAuthorizationAsync(driver, challenge);
+            using var consent = await FollowAsync(driver.Browser, link);
+            var consentPage = await consent.Content.ReadAsStringAsync();
+            Assert.True(consent.StatusCode == HttpStatusCode.OK && consentPage.Contains("Allow", StringComparison.Ordinal), $"{consent.StatusCode}: {consentPage}");
+            var fields = OAuthClientDriver.HiddenFields(consentPage);
+            fields.Add(KeyValuePair.Create("consent", "accept"));
+            using var approved = await driver.Browser.PostAsync("oauth2/authorize", new FormUrlEncodedContent(fields));
+            Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
+            var (status, tokens) = await driver.ExchangeAsync(clientId, OAuthClientDriver.Query(approved.Headers.Location!, "code")!, verifier, driver.Resource(Server));
+            Assert.True(status == HttpStatusCode.OK, tokens.ToString());
+            return tokens;
+        }
+
+        private async Task<(string ClientId, Uri Link)> StartAuthorizationAsync(OAuthClientDriver driver, string challenge)
+        {
+            var clientId = await driver.RegisterAsync();
+            using var login = await FollowAsync(driver.Browser, new Uri(Gateway.BaseUri, driver.AuthorizeUrl(clientId, driver.Resource(Server), challenge)));
+            var page = await login.Content.ReadAsStringAsync();
+            Assert.Contains("Sign in with Acme SSO", page, StringComparison.Ordinal);
+            return (clientId, new Uri(Gateway.BaseUri, WebUtility.HtmlDecode(ProviderLink().Match(page).Groups[1].Value)));
         }
 
         /// <summary>GETs <paramref name="url"/> and follows redirects (across hosts, with the jar) until a page, the MCP client's redirect URI, or a hop <paramref name="stopBefore"/> picks.</summary>
