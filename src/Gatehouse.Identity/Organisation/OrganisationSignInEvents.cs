@@ -24,7 +24,8 @@ public sealed partial class OrganisationSignInEvents(
         var identity = settings is null ? null : OrganisationIdentity.From(settings.Issuer, context.Principal!.Claims, settings.GroupsClaim);
         if (identity is null)
         {
-            await RefuseAsync(context, StatusCodes.Status400BadRequest, "The identity provider did not say who signed in (no subject). Ask an admin to check the provider's configuration.");
+            await RefuseAsync(context, StatusCodes.Status400BadRequest,
+                "The identity provider did not say who signed in (no usable subject). Ask an admin to check the provider's configuration.");
             return;
         }
 
@@ -36,7 +37,9 @@ public sealed partial class OrganisationSignInEvents(
             return;
         }
 
+        // The login cookie carries the Gatehouse user only: nothing of the provider's ticket (its items, its claims).
         context.Principal = LoginScheme.CreatePrincipal(user);
+        context.Properties = new AuthenticationProperties();
         context.ReturnUri = LoginScheme.SafeReturnUrl(context.ReturnUri);
     }
 

@@ -15,20 +15,26 @@ namespace Gatehouse.Identity.Users;
 /// <param name="Groups">Groups from the configured claim, sorted, without duplicates.</param>
 public sealed record OrganisationIdentity(string Issuer, string Subject, string DisplayName, string? Email, IReadOnlyList<string> Groups)
 {
+    // The lengths of the users table's columns.
+    private const int MaxSubject = 256;
+    private const int MaxName = 256;
+    private const int MaxEmail = 320;
+
     /// <summary>Reads the identity from the provider's claims (ID token and userinfo, raw claim names).</summary>
-    /// <returns>Null when there is no <c>sub</c>.</returns>
+    /// <returns>Null when there is no <c>sub</c>, or one too long to store.</returns>
     public static OrganisationIdentity? From(string issuer, IEnumerable<Claim> claims, string groupsClaim)
     {
         var all = claims.ToList();
         string? First(string type) => all.FirstOrDefault(c => c.Type == type && !string.IsNullOrWhiteSpace(c.Value))?.Value.Trim();
-        if (First("sub") is not { } subject)
+        if (First("sub") is not { Length: <= MaxSubject } subject)
         {
             return null;
         }
 
-        var email = First("email");
+        var email = First("email") is { Length: <= MaxEmail } address ? address : null;
         var name = First("name") ?? First("preferred_username") ?? email ?? subject;
-        return new OrganisationIdentity(issuer, subject, name, email, ParseGroups(all.Where(c => c.Type == groupsClaim).Select(c => c.Value)));
+        return new OrganisationIdentity(issuer, subject, name.Length <= MaxName ? name : name[..MaxName], email,
+            ParseGroups(all.Where(c => c.Type == groupsClaim).Select(c => c.Value)));
     }
 
     /// <summary>
@@ -81,7 +87,9 @@ public sealed class OrganisationUsers(GatehouseDbContext db, TimeProvider time, 
     /// The user row for <paramref name="identity"/>, created or brought up to date (name, e-mail, groups, last sign-in).
     /// A disabled user is returned unchanged: the caller refuses them.
     /// </summary>
-    public async Task<UserRecord> SignInAsync(OrganisationIdentity identity, CancellationToken ct)
+    public async Task<UserRecord> SignInAsync(OrganisationIdentity identity, CancellationToken ct) => await SignInAsync(identity, retryIfRaced: true, ct);
+
+    private async Task<UserRecord> SignInAsync(OrganisationIdentity identity, bool retryIfRaced, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var groupsJson = JsonSerializer.Serialize(identity.Groups);
@@ -100,8 +108,18 @@ public sealed class OrganisationUsers(GatehouseDbContext db, TimeProvider time, 
                 DisplayName = identity.DisplayName, Email = identity.Email, GroupsJson = groupsJson, CreatedAt = now, LastSignInAt = now,
             };
             db.Users.Add(user);
-            await ConfigurationCommit.SaveAsync(db, time, onChanged, "login", "user.create", Target(user),
-                $"first sign-in through {identity.Issuer}; groups {Describe(identity.Groups)}", ct);
+            try
+            {
+                await ConfigurationCommit.SaveAsync(db, time, onChanged, "login", "user.create", Target(user),
+                    $"first sign-in through {identity.Issuer}; groups {Describe(identity.Groups)}", ct);
+            }
+            catch (DbUpdateException) when (retryIfRaced)
+            {
+                // The same person's first sign-in completed meanwhile elsewhere (the unique (issuer, subject) index): use that row.
+                db.ChangeTracker.Clear();
+                return await SignInAsync(identity, retryIfRaced: false, ct);
+            }
+
             return user;
         }
 

@@ -113,6 +113,22 @@ public sealed partial class OrganisationSignInTests
     }
 
     [Fact]
+    public async Task After_the_provider_the_browser_returns_only_to_gatehouse_own_pages()
+    {
+        await using var world = await OrganisationWorld.StartAsync();
+        await world.ConfigureAsync();
+        await world.Provider.SetAccountAsync(new { sub = "u-6006", name = "Frank" });
+
+        using var driver = new OAuthClientDriver(world.Gateway);
+        var start = new Uri(world.Gateway.BaseUri, "oauth2/login/oidc?returnUrl=" + Uri.EscapeDataString("https://evil.example/steal"));
+        using var atCallback = await OrganisationWorld.FollowAsync(driver.Browser, start, next => next.AbsolutePath == "/oauth2/login/oidc/callback");
+        using var signedIn = await driver.Browser.GetAsync(new Uri(start, atCallback.Headers.Location!));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal("/oauth2/authorize", signedIn.Headers.Location!.OriginalString);
+        Assert.Contains("You are signed in as <strong>Frank</strong>", await world.LoginPageAsync(driver), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_disabled_user_is_refused_at_sign_in_and_their_login_cookie_stops_working_at_once()
     {
         await using var world = await OrganisationWorld.StartAsync();
