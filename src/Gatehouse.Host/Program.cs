@@ -23,6 +23,7 @@ public static class Program
             GrantCommands.Create(Context),
             UserCommands.Create(Context),
             ConsentCommands.Create(Context),
+            LoginProviderCommands.Create(Context),
             ApplyCommand.Create(Context),
             PolicyCommands.Create(Context),
             AdminCommands.Create(Context),

@@ -32,6 +32,13 @@ public sealed class AuthorizationServerOptions
     /// </summary>
     public Action? ConfigurationChanged { get; set; }
 
+    /// <summary>
+    /// Creates the HTTP handler for requests to the organisation's identity provider (discovery, keys, token, userinfo);
+    /// its argument says whether plain http on loopback is allowed. The host supplies the same outbound guard as for
+    /// upstream authorization servers; the framework's default handler when null.
+    /// </summary>
+    public Func<bool, HttpMessageHandler>? OrganisationBackchannel { get; set; }
+
     /// <summary>How long a browser sign-in on the login page lasts.</summary>
     public TimeSpan LoginSessionLifetime { get; set; } = TimeSpan.FromHours(8);
 

@@ -1,4 +1,5 @@
 using Gatehouse.Identity.Interaction;
+using Gatehouse.Identity.Organisation;
 using Gatehouse.Identity.Registration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,7 +29,8 @@ public static class IdentityEndpointRouteBuilderExtensions
     {
         routes.MapMethods("/oauth2/authorize", [HttpMethods.Get, HttpMethods.Post], (HttpContext context, AuthorizationEndpoints endpoints) => endpoints.AuthorizeAsync(context));
         routes.MapPost("/oauth2/token", (HttpContext context, AuthorizationEndpoints endpoints) => endpoints.TokenAsync(context));
-        routes.MapGet(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints, string? returnUrl) => endpoints.LoginPage(context, returnUrl));
+        routes.MapGet(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints, string? returnUrl) => endpoints.LoginPageAsync(context, returnUrl));
+        routes.MapGet(OrganisationSignIn.StartPath, (HttpContext context, AuthorizationEndpoints endpoints, string? returnUrl) => endpoints.StartOrganisationSignInAsync(context, returnUrl));
         routes.MapPost(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints) => endpoints.LoginAsync(context));
         routes.MapPost(ClientRegistrationEndpoint.Path, (HttpContext context, ClientRegistrationEndpoint endpoint) => endpoint.HandleAsync(context));
         routes.MapGet(AccountEndpoints.Path, (HttpContext context, AccountEndpoints account, string? notice) => account.ShowAsync(context, notice));

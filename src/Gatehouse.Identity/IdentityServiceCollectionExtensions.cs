@@ -1,6 +1,9 @@
 using Gatehouse.Identity;
 using Gatehouse.Identity.Interaction;
+using Gatehouse.Core.Security;
 using Gatehouse.Identity.Keys;
+using Gatehouse.Identity.Organisation;
+using Gatehouse.Identity.Sessions;
 using Gatehouse.Identity.Registration;
 using Gatehouse.Identity.Server;
 using Gatehouse.Identity.Users;
@@ -8,7 +11,9 @@ using Gatehouse.Identity.Validation;
 using Gatehouse.Proxy;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Storage;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -58,6 +63,9 @@ public static class IdentityServiceCollectionExtensions
         services.AddScoped<AccountEndpoints>();
         services.AddSingleton<ClientMetadataDocumentFetcher>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
+        services.AddSingleton<OrganisationProvider>();
+        services.AddSingleton<IConfigureOptions<OpenIdConnectOptions>>(sp => sp.GetRequiredService<OrganisationProvider>());
+        services.AddScoped<OrganisationSignInEvents>();
 
         services.AddGatehouseIdentityStores(storage)
             .AddServer(server =>
@@ -110,7 +118,8 @@ public static class IdentityServiceCollectionExtensions
             cookie.ExpireTimeSpan = options.LoginSessionLifetime;
             cookie.SlidingExpiration = false;
             cookie.LoginPath = LoginScheme.LoginPath;
-        });
+            cookie.Events.OnValidatePrincipal = LoginSessionValidation.ValidateAsync;
+        }).AddOpenIdConnect(OrganisationSignIn.Scheme, static _ => { });
         services.AddAntiforgery(antiforgery =>
         {
             antiforgery.Cookie.Name = LoginScheme.AntiforgeryCookieName(options.SecureCookies);
@@ -120,8 +129,11 @@ public static class IdentityServiceCollectionExtensions
             // The pages send CSP frame-ancestors 'none' and X-Frame-Options DENY themselves.
             antiforgery.SuppressXFrameOptionsHeader = true;
         });
-        // Login sessions and antiforgery tokens are short-lived browser state: a restart asks the person to sign in again.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        // Login cookies, antiforgery tokens and the OpenID Connect state are protected by keys every replica shares and a
+        // restart keeps: sealed rows in the database. The application name is fixed so the replicas' purposes match.
+        services.AddDataProtection().SetApplicationName("Gatehouse");
+        services.AddOptions<KeyManagementOptions>().Configure<ISecretProtector, TimeProvider>(
+            (keyManagement, protector, time) => keyManagement.XmlRepository = new SealedXmlRepository(storage, protector, time));
         return services;
     }
 }

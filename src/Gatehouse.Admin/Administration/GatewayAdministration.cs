@@ -144,7 +144,8 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
     /// <summary>Lists the people who sign in to Gatehouse.</summary>
     public async Task<IReadOnlyList<UserView>> ListUsersAsync(CancellationToken ct = default) =>
         (await db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ToListAsync(ct))
-        .Select(u => new UserView(u.Id, u.DisplayName, u.Kind, u.Email, u.DisabledAt is null ? "active" : "disabled", u.CreatedAt, u.LastSignInAt, u.DisabledAt)).ToList();
+        .Select(u => new UserView(u.Id, u.DisplayName, u.Kind, u.Email, u.DisabledAt is null ? "active" : "disabled", u.CreatedAt, u.LastSignInAt, u.DisabledAt,
+            System.Text.Json.JsonSerializer.Deserialize<string[]>(u.GroupsJson) ?? [])).ToList();
 
     /// <summary>Finds a user by id or by display name (a name shared by several users matches none: use the id).</summary>
     public Task<UserRecord?> FindUserAsync(string idOrName, CancellationToken ct = default) => FindUserAsync(db, idOrName, ct);

@@ -20,7 +20,8 @@ public sealed record GrantView(
 
 /// <summary>A person who signs in to Gatehouse, as listed by <c>user list</c>.</summary>
 public sealed record UserView(
-    Guid Id, string Name, string Kind, string? Email, string Status, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt, DateTimeOffset? DisabledAt);
+    Guid Id, string Name, string Kind, string? Email, string Status, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt, DateTimeOffset? DisabledAt,
+    IReadOnlyList<string> Groups);
 
 /// <summary>A grant just created or rotated, with its token: the only time the token is ever available.</summary>
 public sealed record IssuedGrant(GrantView Grant, string Token);

@@ -73,6 +73,38 @@ internal sealed class CliContext(string dataDirectory, bool json, TextWriter out
         return await action(new PolicyAdministration(db, TimeProvider.System, Storage.TouchChangeStamp), db);
     }
 
+    /// <summary>
+    /// A secret named on the command line by where it is, never by its value: the environment variable or file given.
+    /// Prints the error and returns null when that place is missing or empty.
+    /// </summary>
+    public string? ReadSecret(string? environmentVariable, string? file, string envOption, string fileOption)
+    {
+        if (environmentVariable is not null)
+        {
+            var value = Environment.GetEnvironmentVariable(environmentVariable);
+            if (string.IsNullOrEmpty(value))
+            {
+                Error.WriteLine($"error: {envOption} names '{environmentVariable}', which is not set or empty.");
+            }
+
+            return string.IsNullOrEmpty(value) ? null : value;
+        }
+
+        if (file is not null)
+        {
+            var value = File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+            if (string.IsNullOrEmpty(value))
+            {
+                Error.WriteLine($"error: {fileOption} '{file}' does not exist or is empty.");
+            }
+
+            return string.IsNullOrEmpty(value) ? null : value;
+        }
+
+        Error.WriteLine($"error: give the secret with {envOption} VAR or {fileOption} PATH (never on the command line).");
+        return null;
+    }
+
     public void WriteJson<T>(T value) => Output.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 
     /// <summary>Prints a result: JSON or human text on success, the error on stderr (exit code 1) on failure.</summary>

@@ -61,14 +61,9 @@ internal static class ServerCommands
             if (authMode == "oauth")
             {
                 string? secret = null;
-                if (parse.GetValue(clientSecretEnv) is { } variable)
+                if (parse.GetValue(clientSecretEnv) is { } variable && (secret = cli.ReadSecret(variable, null, clientSecretEnv.Name, "")) is null)
                 {
-                    secret = Environment.GetEnvironmentVariable(variable);
-                    if (string.IsNullOrEmpty(secret))
-                    {
-                        cli.Error.WriteLine($"error: --client-secret-env names '{variable}', which is not set or empty.");
-                        return 2;
-                    }
+                    return 2;
                 }
 
                 string? pem = null;

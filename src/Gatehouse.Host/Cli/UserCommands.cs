@@ -18,7 +18,7 @@ internal static class UserCommands
     {
         var user = new Command("user", "People who sign in to Gatehouse.");
 
-        var list = new Command("list", "List users: id, name, status, created, last sign-in.");
+        var list = new Command("list", "List users: id, name, status, created, last sign-in, groups (from the identity provider at their last sign-in).");
         list.SetAction(async (parse, ct) =>
         {
             var cli = context(parse);
@@ -29,8 +29,8 @@ internal static class UserCommands
             }
             else
             {
-                cli.Table(["id", "name", "kind", "status", "created", "last sign-in"], users.Select(u => (IReadOnlyList<string>)
-                    [u.Id.ToString(), u.Name, u.Kind, u.Status, CliContext.Time(u.CreatedAt), CliContext.Time(u.LastSignInAt)]));
+                cli.Table(["id", "name", "kind", "status", "created", "last sign-in", "groups"], users.Select(u => (IReadOnlyList<string>)
+                    [u.Id.ToString(), u.Name, u.Kind, u.Status, CliContext.Time(u.CreatedAt), CliContext.Time(u.LastSignInAt), u.Groups.Count == 0 ? "-" : string.Join(",", u.Groups)]));
             }
 
             return 0;

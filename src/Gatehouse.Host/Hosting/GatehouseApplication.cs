@@ -13,6 +13,7 @@ using Gatehouse.Storage.Vault;
 using Gatehouse.Core.Connections;
 using Gatehouse.UpstreamAuth.Connections;
 using Gatehouse.UpstreamAuth.Flows;
+using Gatehouse.UpstreamAuth.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
@@ -56,6 +57,8 @@ public static class GatehouseApplication
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // OpenIddict narrates every request at Information; Gatehouse keeps its own audit of registrations and consents.
         builder.Logging.AddFilter("OpenIddict", LogLevel.Warning);
+        // The key ring's repository seals each key's XML with the vault, so the framework's "no XML encryptor" warning is moot.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         settings.ConfigureLogging?.Invoke(builder.Logging);
 
         var snapshots = new StoredSnapshotSource(storage);
@@ -97,6 +100,8 @@ public static class GatehouseApplication
                 storage.TouchChangeStamp();
                 snapshots.Reload();
             };
+            o.OrganisationBackchannel = allowLoopback => new GuardedHttpMessageHandler(
+                allowLoopback ? OutboundUrlPolicy.WithLoopback : OutboundUrlPolicy.PublicOnly, TimeSpan.FromSeconds(15));
             settings.ConfigureAuthorizationServer?.Invoke(o);
         });
         AddTelemetry(builder, settings);

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using Gatehouse.Identity.Organisation;
 using Gatehouse.Identity.Registration;
 using Gatehouse.Identity.Server;
 using Gatehouse.Identity.Users;
@@ -26,8 +27,8 @@ namespace Gatehouse.Identity.Interaction;
 /// </summary>
 public sealed class AuthorizationEndpoints(
     IOpenIddictApplicationManager applications, IOpenIddictAuthorizationManager authorizations, ResourceIndicators resources,
-    IAntiforgery antiforgery, GatehouseDbContext db, TimeProvider time, Func<string, CancellationToken, Task<bool>> verifyAdminToken,
-    IUpstreamConsentDuringSignIn? upstreamConsent = null)
+    IAntiforgery antiforgery, GatehouseDbContext db, TimeProvider time, OrganisationProvider organisation,
+    Func<string, CancellationToken, Task<bool>> verifyAdminToken, IUpstreamConsentDuringSignIn? upstreamConsent = null)
 {
     /// <summary>The scope every MCP token carries (besides <c>offline_access</c>).</summary>
     public const string McpScope = "mcp";
@@ -169,11 +170,37 @@ public sealed class AuthorizationEndpoints(
         return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    /// <summary><c>GET /oauth2/login</c>.</summary>
-    public IResult LoginPage(HttpContext context, string? returnUrl)
+    /// <summary><c>GET /oauth2/login</c>: the token form, the organisation's provider when one is configured, and who is signed in.</summary>
+    public async Task<IResult> LoginPageAsync(HttpContext context, string? returnUrl)
     {
+        var provider = await organisation.RefreshAsync(db, context.RequestAborted);
+        var signedIn = await context.AuthenticateAsync(LoginScheme.Name);
         var tokens = antiforgery.GetAndStoreTokens(context);
-        return InteractionPages.Login(context.Response, SafeReturnUrl(returnUrl), tokens.FormFieldName, tokens.RequestToken!, null);
+        return InteractionPages.Login(context.Response, SafeReturnUrl(returnUrl), tokens.FormFieldName, tokens.RequestToken!, null,
+            provider?.DisplayName, signedIn.Succeeded ? signedIn.Principal.FindFirst(Claims.Name)?.Value : null);
+    }
+
+    /// <summary><c>GET /oauth2/login/oidc</c>: sends the browser to the organisation's identity provider (code flow, PKCE, nonce).</summary>
+    public async Task<IResult> StartOrganisationSignInAsync(HttpContext context, string? returnUrl)
+    {
+        InteractionPages.Harden(context.Response);
+        if (await organisation.RefreshAsync(db, context.RequestAborted) is not { } provider)
+        {
+            return InteractionPages.Refused(context.Response, StatusCodes.Status404NotFound,
+                "No identity provider is configured for signing in; an admin sets one with 'gatehouse login-provider set'.");
+        }
+
+        try
+        {
+            await context.ChallengeAsync(OrganisationSignIn.Scheme, new AuthenticationProperties { RedirectUri = SafeReturnUrl(returnUrl) });
+            return Results.Empty;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The provider's discovery document or keys could not be read (unreachable, refused address, not OpenID Connect).
+            return InteractionPages.Refused(context.Response, StatusCodes.Status502BadGateway,
+                $"Gatehouse could not reach the identity provider {provider.DisplayName} ({provider.Issuer}): {ex.Message} Try again later, or ask an admin to check 'gatehouse login-provider show'.");
+        }
     }
 
     /// <summary><c>POST /oauth2/login</c>: the admin token signs the bootstrap admin in.</summary>
@@ -191,25 +218,18 @@ public sealed class AuthorizationEndpoints(
         var user = await verifyAdminToken(token, context.RequestAborted)
             ? await BootstrapAdmin.EnsureAsync(db, time, context.RequestAborted)
             : await RedeemLocalSignInAsync(token, context.RequestAborted);
-        if (user is null)
+        var refusal = user is null ? "That is neither the admin token nor a valid sign-in token."
+            : user.DisabledAt is { } disabledAt ? LoginScheme.DisabledMessage(disabledAt) : null;
+        if (user is null || refusal is not null)
         {
             var tokens = antiforgery.GetAndStoreTokens(context);
-            return InteractionPages.Login(context.Response, returnUrl, tokens.FormFieldName, tokens.RequestToken!, "That is neither the admin token nor a valid sign-in token.");
-        }
-
-        if (user.DisabledAt is { } disabledAt)
-        {
-            var tokens = antiforgery.GetAndStoreTokens(context);
-            return InteractionPages.Login(context.Response, returnUrl, tokens.FormFieldName, tokens.RequestToken!,
-                $"This user was disabled at {disabledAt:yyyy-MM-dd HH:mm}Z and may not sign in.");
+            return InteractionPages.Login(context.Response, returnUrl, tokens.FormFieldName, tokens.RequestToken!, refusal,
+                organisation.Current?.DisplayName, signedInAs: null);
         }
 
         user.LastSignInAt = time.GetUtcNow();
         await db.SaveChangesAsync(context.RequestAborted);
-        var identity = new ClaimsIdentity(LoginScheme.Name, Claims.Name, Claims.Role);
-        identity.AddClaim(new Claim(Claims.Subject, user.Id.ToString()));
-        identity.AddClaim(new Claim(Claims.Name, user.DisplayName));
-        await context.SignInAsync(LoginScheme.Name, new ClaimsPrincipal(identity));
+        await context.SignInAsync(LoginScheme.Name, LoginScheme.CreatePrincipal(user));
         return Results.Redirect(returnUrl);
     }
 
@@ -241,12 +261,7 @@ public sealed class AuthorizationEndpoints(
         return user;
     }
 
-    // Only Gatehouse's own authorization endpoint, account page and per-user connect page: never an open redirect.
-    private static string SafeReturnUrl(string? returnUrl) =>
-        returnUrl is not null && !returnUrl.Contains('\\')
-        && (returnUrl.StartsWith("/oauth2/authorize?", StringComparison.Ordinal) || returnUrl == AccountEndpoints.Path
-            || (returnUrl.StartsWith("/oauth/connect/user/", StringComparison.Ordinal) && !returnUrl.Contains("//", StringComparison.Ordinal)))
-            ? returnUrl : "/oauth2/authorize";
+    private static string SafeReturnUrl(string? returnUrl) => LoginScheme.SafeReturnUrl(returnUrl);
 
     // The authorization request as a GET path on Gatehouse, without the page's own form fields: where a sign-in resumes.
     private static string AuthorizationRequestPath(OpenIddictRequest request) =>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Gatehouse.Identity.Organisation;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Identity.Interaction;
@@ -17,11 +18,14 @@ internal static class InteractionPages
         response.Headers.XContentTypeOptions = "nosniff";
     }
 
-    public static IResult Login(HttpResponse response, string returnUrl, string antiforgeryField, string antiforgeryToken, string? error) =>
+    public static IResult Login(
+        HttpResponse response, string returnUrl, string antiforgeryField, string antiforgeryToken, string? error, string? providerName, string? signedInAs) =>
         Page(response, "Sign in to Gatehouse", $"""
             <h1>Sign in to Gatehouse</h1>
-            <p>Paste the admin token (<code>gta_…</code>, in <code>admin.token</code> in the data directory).</p>
+            {(signedInAs is null ? "" : $"<p class=\"signed-in\">You are signed in as <strong>{E(signedInAs)}</strong>.</p>")}
             {(error is null ? "" : $"<p class=\"error\">{E(error)}</p>")}
+            {(providerName is null ? "" : $"<p><a class=\"provider\" href=\"{E(OrganisationSignIn.StartPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl))}\">Sign in with {E(providerName)}</a></p><p>Or, for the bootstrap admin or a local user:</p>")}
+            <p>Paste the admin token (<code>gta_…</code>, in <code>admin.token</code> in the data directory).</p>
             <form method="post" action="/oauth2/login">
               <input type="hidden" name="{E(antiforgeryField)}" value="{E(antiforgeryToken)}">
               <input type="hidden" name="returnUrl" value="{E(returnUrl)}">
@@ -110,6 +114,13 @@ internal static class InteractionPages
             {connections}
             """, 200);
     }
+    /// <summary>A sign-in that cannot go on, and why.</summary>
+    public static IResult Refused(HttpResponse response, int status, string message) =>
+        Page(response, "Cannot sign in", $"""
+            <h1>Cannot sign in</h1>
+            <p class="error">{E(message)}</p>
+            <p><a href="{E(LoginScheme.LoginPath)}">Back to the login page</a></p>
+            """, status);
 
     private static string CultureInvariant(FormattableString s) => FormattableString.Invariant(s);
 

@@ -9,4 +9,5 @@ internal sealed record StoredHeader(string Name, string Value);
 [JsonSerializable(typeof(List<StoredHeader>))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(Gatehouse.Core.Servers.UpstreamOAuthSettings))]
+[JsonSerializable(typeof(LoginProviderSettings))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;

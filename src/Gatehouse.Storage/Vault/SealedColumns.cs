@@ -1,3 +1,4 @@
+using System.Globalization;
 using Gatehouse.Storage.Configuration;
 using Gatehouse.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -54,6 +55,15 @@ internal static class SealedColumns
             f => f.AuthorizationUrlSealed, (f, v) => f.AuthorizationUrlSealed = v!),
         Nullable<AuthorizationServerKeyRecord>("authorization_server_keys", nameof(AuthorizationServerKeyRecord.KeySealed), db => db.AuthorizationServerKeys, k => k.Id,
             k => k.KeySealed, (k, v) => k.KeySealed = v!),
+        // Only the login provider's row holds a sealed value (its client secret, inside the JSON).
+        new SealedColumn<GatewaySettingRecord>("gateway_settings", nameof(GatewaySettingRecord.Value),
+            db => db.Settings.Where(s => s.Key == LoginProviderSettings.Key), s => s.Key, (row, map) =>
+            {
+                row.Value = LoginProviderSettings.Reseal(row.Value, map);
+                return 1;
+            }),
+        Nullable<DataProtectionKeyRecord>("data_protection_keys", nameof(DataProtectionKeyRecord.XmlSealed), db => db.DataProtectionKeys, k => k.Id.ToString(CultureInfo.InvariantCulture),
+            k => k.XmlSealed, (k, v) => k.XmlSealed = v!),
     ];
 
     private static string Describe(ServerRecord server) => $"{server.Id} (server '{server.Name}')";

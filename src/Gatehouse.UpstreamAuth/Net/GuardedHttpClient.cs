@@ -196,18 +196,22 @@ public sealed partial class GuardedHttpClient : IDisposable
 
     /// <summary>One handler per policy, so a connection pooled under a lenient policy is never reused under a strict one.</summary>
     private HttpMessageInvoker Invoker(OutboundUrlPolicy policy) =>
-        _invokers.GetOrAdd(policy, p => new Lazy<HttpMessageInvoker>(() => new HttpMessageInvoker(
-            new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseCookies = false,
-                UseProxy = false,
-                AutomaticDecompression = DecompressionMethods.All,
-                ConnectTimeout = Timeout,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                ConnectCallback = (context, token) => ConnectAsync(context, p, token),
-            },
-            disposeHandler: true))).Value;
+        _invokers.GetOrAdd(policy, p => new Lazy<HttpMessageInvoker>(() => new HttpMessageInvoker(CreateSocketsHandler(p, Timeout), disposeHandler: true))).Value;
+
+    /// <summary>
+    /// A handler without proxies, cookies or automatic redirects that connects only to addresses <paramref name="policy"/>
+    /// allows (checked after resolution, so DNS rebinding gains nothing).
+    /// </summary>
+    internal static SocketsHttpHandler CreateSocketsHandler(OutboundUrlPolicy policy, TimeSpan connectTimeout) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.All,
+        ConnectTimeout = connectTimeout,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        ConnectCallback = (context, token) => ConnectAsync(context, policy, token),
+    };
 
     private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, OutboundUrlPolicy policy, CancellationToken ct)
     {

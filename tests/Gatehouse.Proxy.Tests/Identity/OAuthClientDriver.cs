@@ -20,15 +20,21 @@ internal sealed partial class OAuthClientDriver : IDisposable
 
     private readonly GatewayHarness _gateway;
 
-    public OAuthClientDriver(GatewayHarness gateway)
+    /// <param name="gateway">The gateway.</param>
+    /// <param name="cookies">The browser's cookie jar, when it carries on from another driver (a restarted gateway).</param>
+    public OAuthClientDriver(GatewayHarness gateway, CookieContainer? cookies = null)
     {
         _gateway = gateway;
-        Browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer(), UseCookies = true })
+        Cookies = cookies ?? new CookieContainer();
+        Browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = Cookies, UseCookies = true })
         {
             BaseAddress = gateway.BaseUri,
         };
         Http = new HttpClient { BaseAddress = gateway.BaseUri };
     }
+
+    /// <summary>The browser's cookie jar.</summary>
+    public CookieContainer Cookies { get; }
 
     /// <summary>The browser: keeps cookies, never follows redirects by itself.</summary>
     public HttpClient Browser { get; }

@@ -83,11 +83,12 @@ public sealed class OffboardingTests
             Assert.Equal("GH1005", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
         }
 
-        // The browser session is over and a new sign-in is refused.
+        // The browser session is over (its cookie is refused and cleared, so the browser is sent to sign in again) and a new sign-in is refused.
         var (_, challenge) = OAuthClientDriver.Pkce();
         using (var again = await driver.Browser.GetAsync(driver.AuthorizeUrl(clientId, driver.Resource(OAuthUpstreamFixture.Server), challenge)))
         {
-            Assert.Equal("access_denied", OAuthClientDriver.Query(again.Headers.Location!, "error"));
+            Assert.Equal(HttpStatusCode.Redirect, again.StatusCode);
+            Assert.StartsWith("/oauth2/login?", again.Headers.Location!.OriginalString, StringComparison.Ordinal);
         }
 
         using var stranger = new OAuthClientDriver(gateway);

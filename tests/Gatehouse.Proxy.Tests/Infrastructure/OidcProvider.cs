@@ -24,7 +24,10 @@ public sealed class OidcProvider : IAsyncDisposable
     public Uri Issuer { get; }
 
     /// <summary>Starts the provider with the given access-token lifetime.</summary>
-    public static async Task<OidcProvider> StartAsync(int accessTokenTtlSeconds = 60, string scopes = "mcp:tools mcp:admin")
+    /// <param name="accessTokenTtlSeconds">Access-token lifetime.</param>
+    /// <param name="scopes">The resource scopes it offers.</param>
+    /// <param name="identityClaims">Also an organisation's identity provider: profile, email and groups claims (<c>--identity-claims</c>).</param>
+    public static async Task<OidcProvider> StartAsync(int accessTokenTtlSeconds = 60, string scopes = "mcp:tools mcp:admin", bool identityClaims = false)
     {
         var root = RepositoryRoot();
         var node = Path.Combine(root, "tests", "e2e", "node_modules", ".bin", "node");
@@ -41,6 +44,11 @@ public sealed class OidcProvider : IAsyncDisposable
         foreach (var arg in new[] { Path.Combine(root, "tests", "e2e", "oauth", "provider.mjs"), "--port", "0", "--access-token-ttl", accessTokenTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--scopes", scopes })
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (identityClaims)
+        {
+            start.ArgumentList.Add("--identity-claims");
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
@@ -73,6 +81,29 @@ public sealed class OidcProvider : IAsyncDisposable
     /// <summary>Makes the next <paramref name="count"/> token requests fail with <paramref name="status"/>.</summary>
     public async Task FailTokenEndpointAsync(int count, int status = 503) =>
         (await _http.PostAsync($"/_test/fail-token-endpoint?count={count}&status={status}", null)).EnsureSuccessStatusCode();
+
+    /// <summary>
+    /// Describes an account (<c>POST /_test/account</c>: <c>sub</c> plus claims such as <c>name</c>, <c>email</c>, <c>groups</c>)
+    /// and makes it the one the next headless login signs in.
+    /// </summary>
+    public async Task SetAccountAsync(object account) => (await _http.PostAsJsonAsync("/_test/account", account)).EnsureSuccessStatusCode();
+
+    /// <summary>Registers a confidential web client by dynamic registration (client_secret_post); returns its id and secret.</summary>
+    public async Task<(string ClientId, string ClientSecret)> RegisterConfidentialClientAsync(Uri redirectUri)
+    {
+        using var response = await _http.PostAsJsonAsync("/reg", new
+        {
+            client_name = "Gatehouse sign-in", redirect_uris = new[] { redirectUri.ToString() }, token_endpoint_auth_method = "client_secret_post",
+            grant_types = new[] { "authorization_code" }, response_types = new[] { "code" }, application_type = "web",
+        });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Registration at the provider failed: {body}");
+        }
+
+        return (body.GetProperty("client_id").GetString()!, body.GetProperty("client_secret").GetString()!);
+    }
 
     /// <summary>Finds the repository root (the folder holding Gatehouse.sln).</summary>
     public static string RepositoryRoot()

@@ -32,7 +32,8 @@ public sealed class KeyRotationTests : IDisposable
             [("servers", "HeadersJson", 1, 2), ("servers", "OAuthJson", 1, 2), ("oauth_clients", "ClientSecretSealed", 1, 1),
              ("oauth_clients", "RegistrationAccessTokenSealed", 1, 1), ("upstream_connections", "AccessTokenSealed", 1, 1),
              ("upstream_connections", "RefreshTokenSealed", 1, 1), ("oauth_pending_flows", "CodeVerifierSealed", 1, 1),
-             ("oauth_pending_flows", "AuthorizationUrlSealed", 1, 1), ("authorization_server_keys", "KeySealed", 1, 1)],
+             ("oauth_pending_flows", "AuthorizationUrlSealed", 1, 1), ("authorization_server_keys", "KeySealed", 1, 1),
+             ("gateway_settings", "Value", 1, 1), ("data_protection_keys", "XmlSealed", 1, 1)],
             report.Columns.Select(c => (c.Table, c.Column, c.Rows, c.Values)));
 
         var after = await ReadSealedAsync();
@@ -327,6 +328,9 @@ public sealed class KeyRotationTests : IDisposable
             ExpiresAt = now.AddMinutes(10),
         });
         db.AuthorizationServerKeys.Add(new AuthorizationServerKeyRecord { Id = "as-key", Purpose = "signing", KeySealed = vault.Protect("private-key"), CreatedAt = now });
+        await new LoginProviderSettings("https://login.example.com", "gatehouse", vault.Protect("idp-secret"), "groups", null, "Example", false).StageAsync(db, now, CancellationToken.None);
+        db.Settings.Add(new GatewaySettingRecord { Key = "public_url", Value = "https://gatehouse.example.com", UpdatedAt = now });
+        db.DataProtectionKeys.Add(new DataProtectionKeyRecord { FriendlyName = "key-1", XmlSealed = vault.Protect("<key id=\"1\" />"), CreatedAt = now });
         await db.SaveChangesAsync();
         return vault;
     }
@@ -355,6 +359,8 @@ public sealed class KeyRotationTests : IDisposable
         found["code verifier"] = flow.CodeVerifierSealed;
         found["authorization url"] = flow.AuthorizationUrlSealed;
         found["authorization server key"] = (await db.AuthorizationServerKeys.AsNoTracking().SingleAsync()).KeySealed;
+        found["login provider secret"] = LoginProviderSettings.Parse((await db.Settings.AsNoTracking().SingleAsync(s => s.Key == LoginProviderSettings.Key)).Value)!.ProtectedClientSecret;
+        found["data protection key"] = (await db.DataProtectionKeys.AsNoTracking().SingleAsync()).XmlSealed;
         return found;
     }
 

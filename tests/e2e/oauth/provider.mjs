@@ -6,12 +6,17 @@
 //
 // Usage (Node 22, e.g. tests/e2e/node_modules/.bin/node):
 //   node tests/e2e/oauth/provider.mjs [--port 0] [--access-token-ttl 60] [--refresh-token-ttl 86400]
-//                                     [--scopes "mcp:tools mcp:admin"]
+//                                     [--scopes "mcp:tools mcp:admin"] [--identity-claims]
+// --identity-claims makes it an organisation's identity provider as well: the profile, email and groups scopes release
+// name, preferred_username, email and groups (at userinfo; the ID token carries sub), for the accounts that
+// POST /_test/account describes. Without it, scopes_supported and every token are exactly as before.
 // Prints exactly one line on stdout, `listening on http://127.0.0.1:PORT` (the issuer), and runs until
 // SIGTERM/SIGINT or until stdin closes (when stdin is a pipe), so it dies with the test that started it.
 //
 // Test control endpoints (plain JSON, same server): GET /_test/stats, POST /_test/reset-stats,
-// POST /_test/revoke-all, POST /_test/forget-clients, POST /_test/fail-token-endpoint?count=N&status=503. See README.md beside this file.
+// POST /_test/revoke-all, POST /_test/forget-clients, POST /_test/fail-token-endpoint?count=N&status=503,
+// POST /_test/account ({sub, name, preferred_username, email, groups}: describes an account and makes it the one a
+// headless login without login_hint signs in). See README.md beside this file.
 //
 // Counting: tokenRequests is every POST /token (injected failures included); the grant counters come from
 // oidc-provider's grant.success event, failedRefreshes from grant.error with grant_type=refresh_token,
@@ -34,7 +39,7 @@ console.log = (...args) => console.error(...args);
 const { default: Provider, errors, interactionPolicy } = await import('oidc-provider');
 
 const USAGE =
-  'usage: provider.mjs [--port N] [--access-token-ttl SECONDS] [--refresh-token-ttl SECONDS] [--scopes "a b"]';
+  'usage: provider.mjs [--port N] [--access-token-ttl SECONDS] [--refresh-token-ttl SECONDS] [--scopes "a b"] [--identity-claims]';
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -44,6 +49,7 @@ function parseOptions(argv) {
       'access-token-ttl': { type: 'string', default: '60' },
       'refresh-token-ttl': { type: 'string', default: '86400' },
       scopes: { type: 'string', default: 'mcp:tools mcp:admin' },
+      'identity-claims': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -66,6 +72,7 @@ function parseOptions(argv) {
     accessTokenTtl: integer('access-token-ttl', 1, 10 * 365 * 86400),
     refreshTokenTtl: integer('refresh-token-ttl', 1, 10 * 365 * 86400),
     scopes: values.scopes.split(/\s+/).filter(Boolean),
+    identityClaims: values['identity-claims'],
   };
 }
 
@@ -118,13 +125,13 @@ function interactionPolicyWithLoginHint() {
 }
 
 /** The interaction route: finishes whatever prompt is pending (login, then consent) without a page. */
-async function completeInteraction(provider, req, res) {
+async function completeInteraction(provider, req, res, defaultAccount) {
   const details = await provider.interactionDetails(req, res);
   const { prompt, params, session } = details;
   if (process.env.PROVIDER_DEBUG) process.stderr.write(`interaction ${JSON.stringify({ prompt, params, session })}\n`);
 
   if (prompt.name === 'login') {
-    const accountId = typeof params.login_hint === 'string' && params.login_hint ? params.login_hint : 'alice';
+    const accountId = typeof params.login_hint === 'string' && params.login_hint ? params.login_hint : defaultAccount();
     await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
     return;
   }
@@ -154,6 +161,16 @@ async function completeInteraction(provider, req, res) {
   );
 }
 
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+  } catch {
+    return null;
+  }
+}
+
 function sendJson(res, status, body) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
@@ -165,6 +182,9 @@ async function main() {
   const store = new MemoryStore();
   let stats = emptyStats();
   let failures = { remaining: 0, status: 503 };
+  // Claims of the accounts POST /_test/account described, by sub; the last one described is who a login without hint is.
+  const accounts = new Map();
+  let defaultAccountId = 'alice';
   let provider; // created once the port, hence the issuer, is known
   let providerCallback;
 
@@ -200,7 +220,7 @@ async function main() {
     }
 
     if (req.method === 'GET' && path.startsWith('/interaction/')) {
-      await completeInteraction(provider, req, res);
+      await completeInteraction(provider, req, res, () => defaultAccountId);
       return;
     }
 
@@ -244,6 +264,17 @@ async function main() {
         sendJson(res, 200, { forgotten: removed });
         return;
       }
+      case 'POST /_test/account': {
+        const account = await readJson(req);
+        if (typeof account?.sub !== 'string' || !account.sub) {
+          sendJson(res, 400, { error: 'the body must be a JSON object with a non-empty string sub' });
+          return;
+        }
+        accounts.set(account.sub, account);
+        defaultAccountId = account.sub;
+        sendJson(res, 200, account);
+        return;
+      }
       case 'POST /_test/fail-token-endpoint': {
         const count = Number(url.searchParams.get('count') ?? '1');
         const status = Number(url.searchParams.get('status') ?? '503');
@@ -278,11 +309,13 @@ async function main() {
     jwks: { keys: [newSigningKey()] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access', ...options.scopes],
-    claims: { openid: ['sub'] },
+    claims: options.identityClaims
+      ? { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'] }
+      : { openid: ['sub'] },
     responseTypes: ['code'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'],
     pkce: { required: () => true },
-    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ ...(accounts.get(sub) ?? {}), sub }) }),
     interactions: { policy: interactionPolicyWithLoginHint(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // Refresh tokens for every client allowed to use them, without offline_access or prompt=consent:
     // MCP clients (and Gatehouse) ask for the resource's scopes only.
