@@ -27,12 +27,6 @@ public sealed class AuthorizationServerOptions
     public bool SecureCookies { get; set; }
 
     /// <summary>
-    /// Signals running gateways that the configuration changed (a person revoked their own grant on the account page),
-    /// so it is in force on the next request.
-    /// </summary>
-    public Action? ConfigurationChanged { get; set; }
-
-    /// <summary>
     /// Creates the HTTP handler for requests to the organisation's identity provider (discovery, keys, token, userinfo);
     /// its argument says whether plain http on loopback is allowed. The host supplies the same outbound guard as for
     /// upstream authorization servers; the framework's default handler when null.

@@ -11,6 +11,7 @@ using Gatehouse.Identity.Validation;
 using Gatehouse.Proxy;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Storage;
+using Gatehouse.Storage.Configuration;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -18,6 +19,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -36,8 +38,15 @@ public static class IdentityServiceCollectionExtensions
     {
         services.AddDbContext<GatehouseDbContext>(o => o.UseSqlite(storage.ConnectionString));
         services.TryAddSingleton(TimeProvider.System);
+        // The host registers its own (which also reloads its snapshot); a CLI process only moves the change stamp.
+        services.TryAddSingleton(new ConfigurationChanges(storage, storage.TouchChangeStamp));
         services.AddScoped<ConsentDirectory>();
-        return services.AddOpenIddict().AddCore(core => core.UseEntityFrameworkCore().UseDbContext<GatehouseDbContext>());
+        return services.AddOpenIddict().AddCore(core =>
+        {
+            core.UseEntityFrameworkCore().UseDbContext<GatehouseDbContext>();
+            core.ReplaceTokenManager<OpenIddictEntityFrameworkCoreToken, RevocationSignallingTokenManager>()
+                .ReplaceAuthorizationManager<OpenIddictEntityFrameworkCoreAuthorization, RevocationSignallingAuthorizationManager>();
+        });
     }
 
     /// <summary>

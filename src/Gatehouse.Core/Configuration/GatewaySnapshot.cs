@@ -29,11 +29,13 @@ public sealed class GatewaySnapshot
     /// <param name="disabledUsers">Users who may no longer use Gatehouse, with when they were disabled.</param>
     /// <param name="users">Users with their groups and policy (users with neither may be left out).</param>
     /// <param name="groupPolicies">The policy name attached to each group that has one.</param>
+    /// <param name="revokedAccessTokens">Ids of Gatehouse access tokens revoked before they expire.</param>
     public GatewaySnapshot(
         long revision, IEnumerable<ServerDefinition> servers, IEnumerable<Grant> grants, IReadOnlyDictionary<string, CompiledPolicy>? policies = null,
         IReadOnlyDictionary<Guid, DateTimeOffset>? disabledUsers = null, IEnumerable<GatewayUser>? users = null,
-        IReadOnlyDictionary<string, string>? groupPolicies = null)
+        IReadOnlyDictionary<string, string>? groupPolicies = null, IEnumerable<string>? revokedAccessTokens = null)
     {
+        RevokedAccessTokens = (revokedAccessTokens ?? []).ToFrozenSet(StringComparer.Ordinal);
         UsersById = (users ?? []).ToFrozenDictionary(u => u.Id);
         GroupPolicies = (groupPolicies ?? new Dictionary<string, string>()).ToFrozenDictionary(StringComparer.Ordinal);
         _userLayers = UsersById.Values
@@ -53,6 +55,13 @@ public sealed class GatewaySnapshot
     /// tokens at the cost of a dictionary lookup, without a database read per request.
     /// </remarks>
     public FrozenDictionary<Guid, DateTimeOffset> DisabledUsers { get; }
+
+    /// <summary>
+    /// Ids (<c>oi_tkn_id</c>) of Gatehouse access tokens that were revoked while still unexpired: their approval was
+    /// withdrawn, their refresh token was replayed (the whole family is revoked), or the client revoked them (RFC 7009).
+    /// </summary>
+    /// <remarks>Like <see cref="DisabledUsers"/>, it lets the request path refuse them at once without a database read.</remarks>
+    public FrozenSet<string> RevokedAccessTokens { get; }
 
     /// <summary>Compiled policies by name.</summary>
     public FrozenDictionary<string, CompiledPolicy> PoliciesByName { get; }

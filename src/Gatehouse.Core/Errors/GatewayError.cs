@@ -47,6 +47,9 @@ public enum GatewayErrorId
     /// <summary>The credential belongs to a user who was disabled (offboarded).</summary>
     UserDisabled = 1010,
 
+    /// <summary>The Gatehouse access token was revoked (approval withdrawn, refresh token replayed, or revoked by its client).</summary>
+    AccessTokenRevoked = 1011,
+
     /// <summary>No server has this name.</summary>
     UnknownServer = 1101,
 

@@ -58,6 +58,9 @@ public static class GatewayErrors
     public static GatewayError UserDisabled(DateTimeOffset at) => new(GatewayErrorId.UserDisabled, 401, Unauthorized,
         $"The user this credential belongs to was disabled at {at:yyyy-MM-ddTHH:mm:ssZ}; their tokens and grants no longer work. Ask an admin if this is a mistake.");
 
+    public static GatewayError AccessTokenRevoked() => new(GatewayErrorId.AccessTokenRevoked, 401, Unauthorized,
+        "This Gatehouse access token was revoked: its approval was withdrawn, its sign-in was ended, or its refresh token was used twice. Sign in again.");
+
     public static GatewayError AccessTokenNotForServer(string server) => new(GatewayErrorId.AccessTokenNotForServer, 401, Unauthorized,
         $"This access token was issued for another resource, not for server '{server}'. Sign in for '{server}' (request it with resource=<gateway>/mcp/{server}).");
 

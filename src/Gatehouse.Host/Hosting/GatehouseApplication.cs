@@ -87,6 +87,11 @@ public static class GatehouseApplication
         builder.Services.AddSingleton<IUpstreamTokenSource>(sp => sp.GetRequiredService<UpstreamTokenBroker>());
         builder.Services.AddSingleton<IUserConnectLinks>(sp => new UserConnectLinks(sp.GetRequiredService<UpstreamAuthServices>()));
         builder.Services.AddSingleton(sp => new ConnectFlows(sp.GetRequiredService<UpstreamAuthServices>(), sp.GetRequiredService<UpstreamTokenBroker>().Forget));
+        builder.Services.AddSingleton(new ConfigurationChanges(storage, () =>
+        {
+            storage.TouchChangeStamp();
+            snapshots.Reload();
+        }));
         builder.Services.AddSingleton<IUpstreamConsentDuringSignIn, SignInUpstreamConsent>();
         builder.Services.AddSingleton<IUserConnections, UserConnections>();
         builder.Services.AddHostedService<GatewayAddressRecorder>();
@@ -95,11 +100,6 @@ public static class GatehouseApplication
         builder.Services.AddGatehouseAuthorizationServer(storage, authorizationServerKeys, VerifyAdminTokenAsync, o =>
         {
             o.SecureCookies = proxyOptions.PublicUrl?.Scheme == Uri.UriSchemeHttps || settings.Urls.Contains("https://", StringComparison.OrdinalIgnoreCase);
-            o.ConfigurationChanged = () =>
-            {
-                storage.TouchChangeStamp();
-                snapshots.Reload();
-            };
             o.OrganisationBackchannel = allowLoopback => new GuardedHttpMessageHandler(
                 allowLoopback ? OutboundUrlPolicy.WithLoopback : OutboundUrlPolicy.PublicOnly, TimeSpan.FromSeconds(15));
             settings.ConfigureAuthorizationServer?.Invoke(o);

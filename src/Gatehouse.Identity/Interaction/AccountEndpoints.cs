@@ -1,6 +1,7 @@
 using Gatehouse.Core.Connections;
 using Gatehouse.Identity.Users;
 using Gatehouse.Storage;
+using Gatehouse.Storage.Configuration;
 using Gatehouse.Storage.Entities;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -24,7 +25,7 @@ internal sealed record AccountOverview(
 /// </summary>
 /// <remarks>Every change is a form post with an antiforgery token, and only ever touches the signed-in person's own things.</remarks>
 public sealed class AccountEndpoints(
-    GatehouseDbContext db, ConsentDirectory consents, IAntiforgery antiforgery, TimeProvider time, AuthorizationServerOptions options,
+    GatehouseDbContext db, ConsentDirectory consents, IAntiforgery antiforgery, TimeProvider time, ConfigurationChanges changes,
     IUserConnections? connections = null)
 {
     /// <summary>The page's path.</summary>
@@ -93,7 +94,7 @@ public sealed class AccountEndpoints(
         var grants = await db.Grants.AsNoTracking().Include(g => g.Servers).Where(g => g.OwnerUserId == user.Id).ToListAsync(ct);
         return new AccountOverview(
             user,
-            UserGroups.Parse(user.GroupsJson),
+            SnapshotLoader.ReadGroups(user.GroupsJson),
             await consents.ListAsync(user.Id, ct),
             grants.OrderBy(g => g.RevokedAt is not null).ThenBy(g => g.Label, StringComparer.Ordinal).ToList(),
             connections is null ? [] : await connections.ListAsync(user.Id.ToString(), ct));
@@ -108,7 +109,7 @@ public sealed class AccountEndpoints(
         }
 
         grant.RevokedAt = time.GetUtcNow();
-        await ConfigurationCommit.SaveAsync(db, time, options.ConfigurationChanged ?? (static () => { }), actor, "grant.revoke", grant.Label, "by its owner on the account page", ct);
+        await ConfigurationCommit.SaveAsync(db, time, changes.Notify, actor, "grant.revoke", grant.Label, "by its owner on the account page", ct);
         return true;
     }
 

@@ -16,6 +16,9 @@ namespace Gatehouse.Identity.Validation;
 public sealed class AccessTokenAuthenticator(AuthorizationServerKeys keys, TimeProvider time) : IAccessTokenAuthenticator
 {
     private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    // OpenIddict's private claim carrying the token's id in its store: what revocation marks.
+    private const string TokenIdClaim = Claims.Private.TokenId;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     /// <inheritdoc />
@@ -59,6 +62,7 @@ public sealed class AccessTokenAuthenticator(AuthorizationServerKeys keys, TimeP
 
         var label = result.Claims.TryGetValue(Claims.Name, out var name) && name is string n ? n : subject;
         var client = result.Claims.TryGetValue(Claims.ClientId, out var c) && c is string clientId ? clientId : null;
-        return (new GatewayPrincipal("user:" + subject, label, null) { ClientId = client }, null);
+        var tokenId = result.Claims.TryGetValue(TokenIdClaim, out var t) && t is string id ? id : null;
+        return (new GatewayPrincipal("user:" + subject, label, null) { ClientId = client, AccessTokenId = tokenId }, null);
     }
 }

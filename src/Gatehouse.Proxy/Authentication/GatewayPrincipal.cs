@@ -11,6 +11,9 @@ public sealed record GatewayPrincipal(string Id, string Label, Grant? Grant)
     /// <summary>The OAuth client the user signed in with (access tokens only).</summary>
     public string? ClientId { get; init; }
 
+    /// <summary>The access token's id at the authorization server (access tokens only), checked against revocations.</summary>
+    public string? AccessTokenId { get; init; }
+
     /// <summary>The Gatehouse user behind an access token; null for a grant token.</summary>
     public string? UserId => Grant is null && Id.StartsWith(UserPrefix, StringComparison.Ordinal) ? Id[UserPrefix.Length..] : null;
 

@@ -35,6 +35,10 @@ public sealed class Admission(
         {
             authError = GatewayErrors.UserDisabled(disabledAt);
         }
+        else if (authError is null && principal!.AccessTokenId is { } tokenId && snapshot.RevokedAccessTokens.Contains(tokenId))
+        {
+            authError = GatewayErrors.AccessTokenRevoked();
+        }
 
         if (authError is not null)
         {

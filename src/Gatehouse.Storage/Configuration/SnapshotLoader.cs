@@ -5,6 +5,8 @@ using Gatehouse.Core.Policy;
 using Gatehouse.Core.Servers;
 using Gatehouse.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 
 namespace Gatehouse.Storage.Configuration;
 
@@ -35,8 +37,23 @@ public static class SnapshotLoader
             .Select(u => new { u.Id, u.GroupsJson, u.PolicyName }).ToList()
             .Select(u => new GatewayUser(u.Id, ReadGroups(u.GroupsJson), u.PolicyName));
         var groupPolicies = db.GroupPolicies.AsNoTracking().ToDictionary(g => g.Group, g => g.PolicyName, StringComparer.Ordinal);
-        return new GatewaySnapshot(revision, servers, grants, policies, disabledUsers, users, groupPolicies);
+        return new GatewaySnapshot(revision, servers, grants, policies, disabledUsers, users, groupPolicies, RevokedAccessTokens(db));
     }
+
+    // Revoked access tokens that could still pass the proxy's local check (signature and expiry): the ones not yet
+    // expired, with a margin for the validator's clock skew. Revocations older than an access token's lifetime drop out.
+    private static List<string> RevokedAccessTokens(GatehouseDbContext db)
+    {
+        var since = DateTime.UtcNow - AccessTokenClockSkewMargin;
+        return db.Set<OpenIddictEntityFrameworkCoreToken>().AsNoTracking()
+            .Where(t => t.ExpirationDate > since
+                && (t.Type == OpenIddictConstants.TokenTypeHints.AccessToken || t.Type == OpenIddictConstants.TokenTypeIdentifiers.AccessToken)
+                && (t.Status == OpenIddictConstants.Statuses.Revoked || t.Authorization!.Status == OpenIddictConstants.Statuses.Revoked))
+            .Select(t => t.Id!)
+            .ToList();
+    }
+
+    private static readonly TimeSpan AccessTokenClockSkewMargin = TimeSpan.FromMinutes(2);
 
     /// <summary>Reads a user's groups column (a JSON array of names; anything else counts as no groups).</summary>
     public static IReadOnlyList<string> ReadGroups(string json)

@@ -79,6 +79,13 @@ public sealed class AccountAndConsentTests
         Assert.Contains("Approval withdrawn", await AccountPageAsync(alice, withdrawn.Headers.Location.ToString().TrimStart('/')), StringComparison.Ordinal);
         Assert.Contains("You have not approved any client", await AccountPageAsync(alice), StringComparison.Ordinal);
 
+        // The access token the client holds is refused at once, though unexpired.
+        using (var refused = await world.Gateway.PostAsync(Server, tokens.GetProperty("access_token").GetString()!, GatewayHarness.InitializeBody))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal("GH1011", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
+        }
+
         var (status, body) = await alice.RefreshAsync(clientId, tokens.GetProperty("refresh_token").GetString()!, alice.Resource(Server));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("invalid_grant", body.GetProperty("error").GetString());
@@ -156,8 +163,11 @@ public sealed class AccountAndConsentTests
         Assert.Equal(Server, consent.GetProperty("server").GetString());
         Assert.Equal(aliceClient, consent.GetProperty("clientId").GetString());
 
+        Assert.Equal(HttpStatusCode.OK, await alice.CallAsync(Server, aliceTokens.GetProperty("access_token").GetString()!));
         (code, _, error) = await world.Gateway.CliAsync("consent", "revoke", consent.GetProperty("id").GetString()!);
         Assert.True(code == 0, error);
+        // Withdrawn by another process (the CLI): the running gateway refuses the access token on its next request.
+        Assert.Equal(HttpStatusCode.Unauthorized, await alice.CallAsync(Server, aliceTokens.GetProperty("access_token").GetString()!));
         Assert.Equal(HttpStatusCode.BadRequest, (await alice.RefreshAsync(aliceClient, aliceTokens.GetProperty("refresh_token").GetString()!, alice.Resource(Server))).Status);
         (code, _, error) = await world.Gateway.CliAsync("consent", "revoke", consent.GetProperty("id").GetString()!);
         Assert.Equal(3, code);

@@ -265,6 +265,36 @@ public sealed class AuthorizationServerTests
         var (afterStatus, after) = await driver.RefreshAsync(clientId, second, driver.Resource(ServerA));
         Assert.Equal(HttpStatusCode.BadRequest, afterStatus);
         Assert.Equal("invalid_grant", after.GetProperty("error").GetString());
+
+        // The family's access tokens die with it at once, though still unexpired and validly signed.
+        using var refused = await gateway.PostAsync(ServerA, rotated.GetProperty("access_token").GetString()!, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("GH1011", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
+    }
+
+    [Fact]
+    public async Task An_access_token_revoked_by_its_client_is_refused_on_the_next_request()
+    {
+        await using var world = await StartAsync();
+        var (gateway, driver) = (world.Gateway, world.Driver);
+        var (clientId, tokens) = await driver.SignInForAsync(ServerA);
+        var access = tokens.GetProperty("access_token").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, await driver.CallAsync(ServerA, access));
+
+        using var revoked = await driver.Http.PostAsync("oauth2/revoke", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["token"] = access, ["token_type_hint"] = "access_token", ["client_id"] = clientId,
+        }));
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+
+        using var refused = await gateway.PostAsync(ServerA, access, GatewayHarness.InitializeBody);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("GH1011", GatewayHarness.ErrorCode(await GatewayHarness.ReadJsonRpcAsync(refused)));
+        Assert.Contains("error=\"invalid_token\"", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+
+        // A fresh sign-in of the same client works again.
+        var (_, again) = await driver.SignInForAsync(ServerA);
+        Assert.Equal(HttpStatusCode.OK, await driver.CallAsync(ServerA, again.GetProperty("access_token").GetString()!));
     }
 
     [Fact]
