@@ -17,25 +17,7 @@ public sealed class AccountAndConsentTests
 {
     private const string Server = "alpha";
 
-    private sealed class World(GatewayHarness gateway, TestUpstream upstream) : IAsyncDisposable
-    {
-        public GatewayHarness Gateway { get; } = gateway;
-
-        public async ValueTask DisposeAsync()
-        {
-            await Gateway.DisposeAsync();
-            await upstream.DisposeAsync();
-        }
-    }
-
-    private static async Task<World> StartAsync()
-    {
-        var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        var gateway = await GatewayHarness.StartAsync();
-        await AdminCredentials.EnsureAsync(new GatehouseStorage(gateway.DataDirectory), TimeProvider.System);
-        await gateway.AddServerAsync(Server, upstream.McpUri);
-        return new World(gateway, upstream);
-    }
+    private static Task<IdentityWorld> StartAsync() => IdentityWorld.StartAsync(Server);
 
     private static async Task<OAuthClientDriver> LocalUserAsync(GatewayHarness gateway, string name)
     {

@@ -18,30 +18,7 @@ public sealed class AuthorizationServerTests
     private const string ServerA = "alpha";
     private const string ServerB = "beta";
 
-    /// <summary>A gateway with two servers on one upstream, its admin token, and a client driver.</summary>
-    private sealed class World(GatewayHarness gateway, TestUpstream upstream) : IAsyncDisposable
-    {
-        public GatewayHarness Gateway { get; } = gateway;
-
-        public OAuthClientDriver Driver { get; } = new(gateway);
-
-        public async ValueTask DisposeAsync()
-        {
-            Driver.Dispose();
-            await Gateway.DisposeAsync();
-            await upstream.DisposeAsync();
-        }
-    }
-
-    private static async Task<World> StartAsync()
-    {
-        var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
-        var gateway = await GatewayHarness.StartAsync();
-        await AdminCredentials.EnsureAsync(new GatehouseStorage(gateway.DataDirectory), TimeProvider.System);
-        await gateway.AddServerAsync(ServerA, upstream.McpUri);
-        await gateway.AddServerAsync(ServerB, upstream.McpUri);
-        return new World(gateway, upstream);
-    }
+    private static Task<IdentityWorld> StartAsync() => IdentityWorld.StartAsync(ServerA, ServerB);
 
     [Fact]
     public async Task Metadata_advertises_S256_registration_revocation_and_iss_and_protected_resources_point_at_Gatehouse()
