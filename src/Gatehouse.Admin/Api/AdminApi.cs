@@ -17,6 +17,10 @@ public static class AdminApi
     /// <summary>Request body to create a grant.</summary>
     public sealed record GrantRequest(string Label, List<string> Servers, string? Expires);
 
+    /// <summary>Request body to configure the organisation's identity provider (the secret is sealed and never returned).</summary>
+    public sealed record LoginProviderRequest(
+        string Issuer, string ClientId, string ClientSecret, string? GroupsClaim, string? Scopes, string? Name, bool? AllowLoopback);
+
     /// <summary>An error body.</summary>
     public sealed record ErrorBody(string Error, string Message);
 
@@ -46,6 +50,17 @@ public static class AdminApi
             ToResult(await Use(storage, administration, a => a.UpsertServerAsync(ToSpec(body with { Name = name }), "admin-api", ct))));
         api.MapDelete("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveServerAsync(name, "admin-api", ct))));
 
+        api.MapGet("/login-provider", async (CancellationToken ct) =>
+                await Use(storage, administration, a => a.GetLoginProviderAsync(ct)) is { } view
+                    ? Results.Ok(view)
+                    : Results.Json(new ErrorBody("not_found", "No identity provider is configured: PUT one here, or run 'gatehouse login-provider set'."), statusCode: StatusCodes.Status404NotFound))
+            .WithSummary("The organisation's identity provider people sign in with (never its secret).");
+        api.MapPut("/login-provider", async (LoginProviderRequest body, CancellationToken ct) =>
+                ToResult(await Use(storage, administration, a => a.SetLoginProviderAsync(
+                    new LoginProviderSpec(body.Issuer, body.ClientId, body.ClientSecret, body.GroupsClaim, body.Scopes, body.Name, body.AllowLoopback ?? false), "admin-api", ct))))
+            .WithSummary("Configures or replaces the identity provider; running gateways use it on the next sign-in, no restart.");
+        api.MapDelete("/login-provider", async (CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveLoginProviderAsync("admin-api", ct))))
+            .WithSummary("Removes the identity provider (its users keep their rows and grants but cannot sign in through it).");
         api.MapGet("/users", async (CancellationToken ct) => await Use(storage, administration, a => a.ListUsersAsync(ct)))
             .WithSummary("Lists users: id, name, kind, status, created, last sign-in.");
         api.MapGet("/grants", async (CancellationToken ct) => await Use(storage, administration, a => a.ListGrantsAsync(ct)));
