@@ -46,11 +46,76 @@ internal sealed partial class ClientMetadataDocumentFetcher : IDisposable
         _logger = logger;
     }
 
+    // One gate per client id, alive while someone holds or waits for it: concurrent sign-ins of one new client create it
+    // once, and a slow (or hostile) document delays only the sign-ins of its own client, never another client's.
+    private readonly Dictionary<string, ClientGate> _gates = new(StringComparer.Ordinal);
+
+    private sealed class ClientGate
+    {
+        public SemaphoreSlim Semaphore { get; } = new(1, 1);
+
+        public int Holders { get; set; }
+    }
+
     /// <summary>
-    /// Serializes creating and refreshing applications from documents, so concurrent sign-ins of one new client create it
-    /// once. One gate for all clients: fetches are rare (cached for at least five minutes) and bounded by the timeout.
+    /// Enters the gate of <paramref name="clientId"/>: creating or refreshing its application from its document happens
+    /// once at a time per client. Dispose the result to leave.
     /// </summary>
-    internal SemaphoreSlim Gate { get; } = new(1, 1);
+    internal async Task<IDisposable> EnterAsync(string clientId, CancellationToken ct)
+    {
+        ClientGate gate;
+        lock (_gates)
+        {
+            if (!_gates.TryGetValue(clientId, out gate!))
+            {
+                _gates[clientId] = gate = new ClientGate();
+            }
+
+            gate.Holders++;
+        }
+
+        try
+        {
+            await gate.Semaphore.WaitAsync(ct);
+        }
+        catch
+        {
+            Leave(clientId, gate, entered: false);
+            throw;
+        }
+
+        return new GateLease(() => Leave(clientId, gate, entered: true));
+    }
+
+    private void Leave(string clientId, ClientGate gate, bool entered)
+    {
+        if (entered)
+        {
+            gate.Semaphore.Release();
+        }
+
+        lock (_gates)
+        {
+            if (--gate.Holders == 0)
+            {
+                _gates.Remove(clientId);
+                gate.Semaphore.Dispose();
+            }
+        }
+    }
+
+    private sealed class GateLease(Action leave) : IDisposable
+    {
+        private int _left;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _left, 1) == 0)
+            {
+                leave();
+            }
+        }
+    }
 
     /// <summary>True when <paramref name="clientId"/> is meant as a metadata document URL (any http or https URL; DCR ids never are).</summary>
     public static bool IsUrlClientId(string? clientId) =>
@@ -201,7 +266,6 @@ internal sealed partial class ClientMetadataDocumentFetcher : IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        Gate.Dispose();
     }
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Warning, Message = "Client metadata document {ClientId} refused: {Problem}")]

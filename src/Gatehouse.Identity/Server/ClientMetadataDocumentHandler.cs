@@ -74,8 +74,7 @@ internal sealed class ClientMetadataDocumentHandler(
             return;
         }
 
-        await fetcher.Gate.WaitAsync(ct);
-        try
+        using (await fetcher.EnterAsync(clientId!, ct))
         {
             // Another request may have refreshed it while this one waited.
             if (await IsFreshAsync(clientId!, ct))
@@ -91,10 +90,6 @@ internal sealed class ClientMetadataDocumentHandler(
             }
 
             await StoreAsync(clientId!, document, result.Lifetime, ct);
-        }
-        finally
-        {
-            fetcher.Gate.Release();
         }
     }
 

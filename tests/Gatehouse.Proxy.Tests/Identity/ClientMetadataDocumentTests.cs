@@ -32,6 +32,19 @@ public sealed class ClientMetadataDocumentTests
         private readonly WebApplication _app;
         private readonly Dictionary<string, (int Status, string ContentType, string Body, string? CacheControl, string? Location)> _documents = [];
         private readonly Dictionary<string, int> _fetches = [];
+        private readonly Dictionary<string, (TaskCompletionSource Arrived, TaskCompletionSource Release)> _holds = [];
+
+        /// <summary>Makes requests for <paramref name="path"/> wait until released; <c>Arrived</c> completes when one is waiting.</summary>
+        public (TaskCompletionSource Arrived, TaskCompletionSource Release) Hold(string path)
+        {
+            var hold = (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            lock (_documents)
+            {
+                _holds["/" + path] = hold;
+            }
+
+            return hold;
+        }
 
         private DocumentServer(WebApplication app, Uri baseUri)
         {
@@ -52,10 +65,18 @@ public sealed class ClientMetadataDocumentTests
             {
                 var path = context.Request.Path.Value!;
                 (int Status, string ContentType, string Body, string? CacheControl, string? Location) document;
+                (TaskCompletionSource Arrived, TaskCompletionSource Release)? hold;
                 lock (server!._documents)
                 {
                     server._fetches[path] = server._fetches.GetValueOrDefault(path) + 1;
                     document = server._documents.GetValueOrDefault(path, (404, "text/plain", "not found", null, null));
+                    hold = server._holds.TryGetValue(path, out var h) ? h : null;
+                }
+
+                if (hold is { } held)
+                {
+                    held.Arrived.TrySetResult();
+                    await held.Release.Task.WaitAsync(context.RequestAborted);
                 }
 
                 context.Response.StatusCode = document.Status;
@@ -291,6 +312,35 @@ public sealed class ClientMetadataDocumentTests
         Assert.Null(response.Headers.Location);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("redirect_uri", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_document_that_is_slow_to_answer_holds_up_only_its_own_client_not_another_clients_sign_in()
+    {
+        await using var world = await StartAsync();
+        var (driver, documents) = (world.Driver, world.Documents);
+        var slowClient = documents.ServeClient("clients/slow.json", "Slow Client");
+        var (arrived, release) = documents.Hold("clients/slow.json");
+        var fastClient = documents.ServeClient("clients/fast.json", "Fast Client");
+
+        // A sign-in of the slow client: Gatehouse is now fetching its document, which does not answer yet.
+        using var other = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = world.Gateway.BaseUri };
+        var (_, slowChallenge) = OAuthClientDriver.Pkce();
+        var slowSignIn = other.GetAsync(driver.AuthorizeUrl(slowClient, driver.Resource(Server), slowChallenge));
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Meanwhile another client's whole sign-in (document fetch, login, consent, code) goes through.
+        var (verifier, challenge) = OAuthClientDriver.Pkce();
+        var location = await driver.AuthorizeAsync(fastClient, driver.Resource(Server), challenge);
+        Assert.False(slowSignIn.IsCompleted, "the other client's sign-in waited for the slow document");
+        var (status, tokens) = await driver.ExchangeAsync(fastClient, OAuthClientDriver.Query(location, "code")!, verifier, driver.Resource(Server));
+        Assert.True(status == HttpStatusCode.OK, tokens.ToString());
+
+        // Released, the slow client's sign-in goes on to the login page.
+        release.SetResult();
+        using var slow = await slowSignIn;
+        Assert.Equal(HttpStatusCode.Redirect, slow.StatusCode);
+        Assert.Contains("/oauth2/login", slow.Headers.Location!.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
