@@ -18,6 +18,7 @@ public sealed class UpstreamAuthStats
     private readonly ConcurrentDictionary<string, byte> _subjects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _clientIds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _tokenIds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _revokedTokenIds = new(StringComparer.Ordinal);
     private int _accepted;
     private int _rejected;
     private int _insufficientScope;
@@ -43,6 +44,22 @@ public sealed class UpstreamAuthStats
 
     /// <summary>Why the most recent 401 was given (e.g. <c>no bearer token</c>, or the validation error), or <see langword="null"/>.</summary>
     public string? LastRejection => Volatile.Read(ref _lastRejection);
+
+    /// <summary>
+    /// Makes the upstream refuse (401 <c>invalid_token</c>) every token it has accepted so far, as an upstream does after
+    /// revoking them; a token it has not seen yet (a gateway's refresh) is accepted. A test triggers a gateway's reactive
+    /// refresh this way, on a signal rather than by waiting for a token to expire.
+    /// </summary>
+    public void RevokeAcceptedTokens()
+    {
+        foreach (var id in _tokenIds.Keys)
+        {
+            _revokedTokenIds.TryAdd(id, 0);
+        }
+    }
+
+    /// <summary>Whether <paramref name="user"/>'s token was revoked by <see cref="RevokeAcceptedTokens"/>.</summary>
+    internal bool IsRevoked(ClaimsPrincipal user) => user.FindFirst("jti")?.Value is { } id && _revokedTokenIds.ContainsKey(id);
 
     /// <summary>Forgets everything counted so far.</summary>
     public void Reset()

@@ -153,6 +153,13 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
         }
     }
 
+    /// <summary>
+    /// The refresh of this connection now in flight, or a completed task when there is none: how a test waits for a
+    /// refresh that goes on after all its callers left.
+    /// </summary>
+    internal Task RefreshInFlight(Guid serverId, ConnectionOwner owner) =>
+        _inFlight.TryGetValue((serverId, owner), out var refresh) ? refresh.Value : Task.CompletedTask;
+
     /// <summary>Runs (or joins) the one refresh of this connection.</summary>
     private async ValueTask<UpstreamTokenResult> RefreshOnceAsync(ServerDefinition server, ConnectionOwner owner, long staleVersion, bool force, CancellationToken ct)
     {

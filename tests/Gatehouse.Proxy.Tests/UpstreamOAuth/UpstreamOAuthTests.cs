@@ -73,18 +73,24 @@ public sealed class UpstreamOAuthTests
     [Fact]
     public async Task An_upstream_401_is_answered_by_one_refresh_and_one_retry_invisible_to_the_client()
     {
-        // A negative margin makes Gatehouse use the token past its expiry, so the upstream is what notices.
-        await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 3, upstreamAuth: o => o.RefreshMargin = TimeSpan.FromMinutes(-5));
+        // Tokens live well past the refresh margin, so no proactive refresh happens: only a 401 can cause one.
+        await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 600);
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
-        // The one real wait: the upstream (another process, real clock) must itself find the token expired. Gatehouse's
-        // fake clock stands still, so only the upstream's 401 can trigger the refresh under test.
-        await Task.Delay(TimeSpan.FromSeconds(3.2));
+        using (var first = await world.RawWhoAmIAsync(token))
+        {
+            Assert.True((await GatewayHarness.ReadJsonRpcAsync(first)).TryGetProperty("result", out _));
+        }
+
+        // The upstream revokes the token Gatehouse holds, which by Gatehouse's clock is still valid: only the upstream's
+        // 401 can trigger the refresh under test.
+        world.Upstream.AuthStats.RevokeAcceptedTokens();
 
         using var response = await world.RawWhoAmIAsync(token);
         var body = await GatewayHarness.ReadJsonRpcAsync(response);
         Assert.True(body.TryGetProperty("result", out _), body.ToString());
         Assert.Equal(1, world.RejectedSinceConnect);
+        Assert.Equal(2, world.Upstream.AuthStats.DistinctTokenIds);
         Assert.Equal(1, await world.Provider.StatAsync("refreshGrants"));
     }
 
@@ -173,7 +179,8 @@ public sealed class UpstreamOAuthTests
     [Fact]
     public async Task Disconnect_revokes_at_the_provider_deletes_the_tokens_and_later_calls_say_revoked()
     {
-        await using var world = await OAuthUpstreamFixture.StartAsync();
+        // Tokens live well past the refresh margin, so no proactive refresh happens: only a 401 can cause one.
+        await using var world = await OAuthUpstreamFixture.StartAsync(accessTokenTtlSeconds: 600);
         await world.ConnectAsync();
         var token = await world.Gateway.CreateGrantAsync("agent", OAuthUpstreamFixture.Server);
         using (var first = await world.RawWhoAmIAsync(token))

@@ -121,11 +121,12 @@ internal sealed class OAuthProtection
         }
 
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme).ConfigureAwait(false);
-        if (!result.Succeeded)
+        var revoked = result.Succeeded && _stats.IsRevoked(result.Principal);
+        if (!result.Succeeded || revoked)
         {
-            // No token at all gets a plain challenge (RFC 6750 §3); a token that failed validation says so.
-            var presented = result.Failure is not null;
-            _stats.OnRejected(presented ? result.Failure!.Message : "no bearer token");
+            // No token at all gets a plain challenge (RFC 6750 §3); a token that failed validation (or was revoked) says so.
+            var presented = revoked || result.Failure is not null;
+            _stats.OnRejected(revoked ? "the token was revoked" : presented ? result.Failure!.Message : "no bearer token");
             var challenge = presented
                 ? $"Bearer error=\"invalid_token\", resource_metadata=\"{_addresses.Value.Metadata.AbsoluteUri}\"{ScopeParameter()}"
                 : $"Bearer resource_metadata=\"{_addresses.Value.Metadata.AbsoluteUri}\"{ScopeParameter()}";

@@ -136,8 +136,11 @@ public sealed class UpstreamTokenBrokerTests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         }
 
+        var refresh = broker.RefreshInFlight(harness.Server.Id, harness.Owner);
+        Assert.False(refresh.IsCompleted, "the refresh went on after its only caller left");
         release.SetResult();
-        await WaitUntilAsync(async () => await harness.ReadConnectionAsync() is { Version: 2, RefreshLeaseHolder: null });
+        await refresh.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(await harness.ReadConnectionAsync() is { Version: 2, RefreshLeaseHolder: null });
 
         // Much later generation 2 is due for a refresh: it must be refreshed, not answered with the old refresh's result.
         await harness.UpdateConnectionAsync(row => row.AccessTokenExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1));
@@ -334,17 +337,6 @@ public sealed class UpstreamTokenBrokerTests
 
         Assert.Equal(new UpstreamToken("at-2", 2), result.Token);
         Assert.Single(harness.TokenRequests);
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds (a background refresh has no other signal to wait on).</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "The condition did not hold within 10 s.");
-            await Task.Delay(TimeSpan.FromMilliseconds(10));
-        }
     }
 
     /// <summary>What a completed connect does to the row: the granted scopes, a new token generation.</summary>
