@@ -161,7 +161,8 @@ public sealed class GuardedHttpClientTests
     public async Task Send_SlowServer_TimesOut()
     {
         await using var server = await LoopbackServer.StartAsync((app, _) =>
-            app.MapGet("/slow", async (HttpContext context) => await Task.Delay(Timeout.Infinite, context.RequestAborted)));
+            // Never answers: only the client's own timeout ends the request.
+            app.MapGet("/slow", async (HttpContext context) => await new TaskCompletionSource().Task.WaitAsync(context.RequestAborted)));
         using var client = new GuardedHttpClient(TimeSpan.FromMilliseconds(200));
 
         var ex = await Assert.ThrowsAsync<TimeoutException>(() =>
