@@ -93,10 +93,10 @@ internal sealed class TokenBrokerHarness : IAsyncDisposable
     public void BumpRevision() => Interlocked.Increment(ref _revision);
 
     /// <summary>A broker with its own services (its own replica id), over the shared database and vault.</summary>
-    public UpstreamTokenBroker CreateBroker(UpstreamAuthOptions? options = null, Uri? publicBaseUrl = null)
+    public UpstreamTokenBroker CreateBroker(UpstreamAuthOptions? options = null, Uri? publicBaseUrl = null, TimeProvider? time = null)
     {
         var services = new UpstreamAuthServices(
-            Storage, Vault, TimeProvider.System, options ?? new UpstreamAuthOptions { TokenRequestBackoff = TimeSpan.FromMilliseconds(10) }, () => { })
+            Storage, Vault, time ?? TimeProvider.System, options ?? new UpstreamAuthOptions { TokenRequestBackoff = TimeSpan.FromMilliseconds(10) }, () => { })
         {
             PublicBaseUrl = publicBaseUrl,
         };

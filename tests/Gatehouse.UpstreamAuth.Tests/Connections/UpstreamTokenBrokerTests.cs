@@ -84,18 +84,27 @@ public sealed class UpstreamTokenBrokerTests
     public async Task Refresh_AcrossTwoReplicas_HitsTheTokenEndpointOnce()
     {
         await using var harness = await TokenBrokerHarness.StartAsync();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         harness.TokenEndpointAnswers(async context =>
         {
-            // A slow authorization server, so that every caller of both replicas arrives while the refresh runs.
-            await Task.Delay(TimeSpan.FromMilliseconds(300), context.RequestAborted);
+            // The authorization server answers only once the other replica is waiting for this refresh.
+            arrived.TrySetResult();
+            await release.Task.WaitAsync(context.RequestAborted);
             await LoopbackServer.Json(context, TokenBrokerHarness.TokenJson("at-2", "rt-2"));
         });
-        var replicas = new[] { harness.CreateBroker(), harness.CreateBroker() };
+        var secondWaits = new TimerSignal();
+        var replicas = new[] { harness.CreateBroker(), harness.CreateBroker(time: secondWaits) };
+        Task<UpstreamTokenResult>[] CallsOn(UpstreamTokenBroker broker) =>
+            Enumerable.Range(0, 50).Select(_ => Task.Run(async () => await broker.GetAsync(harness.Server, harness.Owner, default))).ToArray();
 
-        var calls = replicas
-            .SelectMany(broker => Enumerable.Range(0, 50).Select(_ => Task.Run(async () => await broker.GetAsync(harness.Server, harness.Owner, default))))
-            .ToArray();
-        var results = await Task.WhenAll(calls);
+        // The first replica takes the lease and is at the token endpoint; the second then finds the lease taken and waits.
+        var first = CallsOn(replicas[0]);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var second = CallsOn(replicas[1]);
+        await secondWaits.Started.WaitAsync(TimeSpan.FromSeconds(10));
+        release.SetResult();
+        var results = await Task.WhenAll(first.Concat(second));
 
         Assert.Single(harness.TokenRequests);
         Assert.All(results, r => Assert.Equal(new UpstreamToken("at-2", 2), r.Token));
@@ -354,5 +363,19 @@ public sealed class UpstreamTokenBrokerTests
             version = row.Version;
         });
         return version;
+    }
+
+    /// <summary>The system clock, which also says when the first timer is made on it (a replica starting to wait for another).</summary>
+    private sealed class TimerSignal : TimeProvider
+    {
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Started => _started.Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            _started.TrySetResult();
+            return System.CreateTimer(callback, state, dueTime, period);
+        }
     }
 }
