@@ -1,6 +1,7 @@
 using Gatehouse.Identity.Interaction;
 using Gatehouse.Identity.Users;
 using Gatehouse.Storage;
+using Gatehouse.Storage.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
@@ -14,7 +15,7 @@ namespace Gatehouse.Identity.Organisation;
 /// login cookie (not the provider's identity) is signed in; failures and disabled users get a page saying so.
 /// </summary>
 public sealed partial class OrganisationSignInEvents(
-    OrganisationProvider provider, GatehouseDbContext db, GatehouseStorage storage, TimeProvider time, ILogger<OrganisationSignInEvents> logger)
+    OrganisationProvider provider, GatehouseDbContext db, ConfigurationChanges changes, TimeProvider time, ILogger<OrganisationSignInEvents> logger)
     : OpenIdConnectEvents
 {
     /// <inheritdoc />
@@ -29,7 +30,7 @@ public sealed partial class OrganisationSignInEvents(
             return;
         }
 
-        var user = await new OrganisationUsers(db, time, storage.TouchChangeStamp).SignInAsync(identity, context.HttpContext.RequestAborted);
+        var user = await new OrganisationUsers(db, time, changes.Notify).SignInAsync(identity, context.HttpContext.RequestAborted);
         if (user.DisabledAt is { } disabledAt)
         {
             LogDisabledRefused(logger, user.Id);
