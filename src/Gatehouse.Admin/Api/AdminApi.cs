@@ -28,19 +28,10 @@ public static class AdminApi
     public static RouteGroupBuilder MapGatehouseAdminApi(this IEndpointRouteBuilder endpoints, GatehouseStorage storage, Func<GatehouseDbContext, GatewayAdministration> administration)
     {
         var api = endpoints.MapGroup("/admin/api").WithTags("admin");
+        // The gate (UseGatehouseAdminApiGate) has refused unauthenticated callers before binding read any body; this
+        // filter only repeats the check for an application that maps the API without it.
         api.AddEndpointFilter(async (context, next) =>
-        {
-            await using var db = storage.CreateContext();
-            if (!await AdminCredentials.VerifyAsync(db, context.HttpContext.Request.Headers.Authorization, context.HttpContext.RequestAborted))
-            {
-                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
-                return Results.Json(new ErrorBody("unauthorized",
-                    $"Send 'Authorization: Bearer <admin token>'. The token was printed on first start and is in {AdminCredentials.FileName} in the data directory; 'gatehouse admin reset-token' makes a new one."),
-                    statusCode: StatusCodes.Status401Unauthorized);
-            }
-
-            return await next(context);
-        });
+            await AdminApiGate.IsAuthenticatedAsync(storage, context.HttpContext) ? await next(context) : AdminApiGate.Refuse(context.HttpContext));
 
         api.MapGet("/servers", async (CancellationToken ct) => await Use(storage, administration, a => a.ListServersAsync(ct)));
         api.MapGet("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.GetServerAsync(name, ct))));

@@ -109,6 +109,7 @@ public static class GatehouseApplication
 
         var app = builder.Build();
         app.UseGatehouseAuthorizationServer();
+        app.UseGatehouseAdminApiGate(storage);
         app.MapGatehouseProxy();
         app.MapGatehouseAuthorizationServer();
         void Changed()
