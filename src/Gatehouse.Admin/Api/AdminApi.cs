@@ -35,9 +35,9 @@ public static class AdminApi
 
         api.MapGet("/servers", async (CancellationToken ct) => await Use(storage, administration, a => a.ListServersAsync(ct)));
         api.MapGet("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.GetServerAsync(name, ct))));
-        api.MapPost("/servers", async (ServerRequest body, CancellationToken ct) =>
+        api.MapPost("/servers", async (ServerRequest body, CancellationToken ct) => RefuseHostReferences(body) ??
             ToResult(await Use(storage, administration, a => a.AddServerAsync(ToSpec(body), "admin-api", ct)), created: true));
-        api.MapPut("/servers/{name}", async (string name, ServerRequest body, CancellationToken ct) =>
+        api.MapPut("/servers/{name}", async (string name, ServerRequest body, CancellationToken ct) => RefuseHostReferences(body) ??
             ToResult(await Use(storage, administration, a => a.UpsertServerAsync(ToSpec(body with { Name = name }), "admin-api", ct))));
         api.MapDelete("/servers/{name}", async (string name, CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveServerAsync(name, "admin-api", ct))));
 
@@ -47,6 +47,7 @@ public static class AdminApi
                     : Results.Json(new ErrorBody("not_found", "No identity provider is configured: PUT one here, or run 'gatehouse login-provider set'."), statusCode: StatusCodes.Status404NotFound))
             .WithSummary("The organisation's identity provider people sign in with (never its secret).");
         api.MapPut("/login-provider", async (LoginProviderRequest body, CancellationToken ct) =>
+                RefuseHostReferences(("'clientSecret'", body.ClientSecret), ("'clientId'", body.ClientId), ("'issuer'", body.Issuer)) ??
                 ToResult(await Use(storage, administration, a => a.SetLoginProviderAsync(
                     new LoginProviderSpec(body.Issuer, body.ClientId, body.ClientSecret, body.GroupsClaim, body.Scopes, body.Name, body.AllowLoopback ?? false), "admin-api", ct))))
             .WithSummary("Configures or replaces the identity provider; running gateways use it on the next sign-in, no restart.");
@@ -76,7 +77,7 @@ public static class AdminApi
         api.MapPost("/apply", async (HttpRequest request, bool? prune, CancellationToken ct) =>
         {
             using var reader = new StreamReader(request.Body);
-            var parsed = DeclarativeConfig.Parse(await reader.ReadToEndAsync(ct), Environment.GetEnvironmentVariable);
+            var parsed = DeclarativeConfig.ParseFromApi(await reader.ReadToEndAsync(ct));
             if (!parsed.Succeeded)
             {
                 return ToResult(parsed);
@@ -88,6 +89,15 @@ public static class AdminApi
         LogApi.MapLogEndpoints(api, storage);
         return api;
     }
+
+    /// <summary>400 when a server body holds a <c>${...}</c> reference (GH1900): the API never expands on the gateway's host.</summary>
+    private static IResult? RefuseHostReferences(ServerRequest body) =>
+        RefuseHostReferences([("'name'", body.Name), ("'url'", body.Url), .. (body.Headers ?? []).SelectMany(h => new[] { ($"header name '{h.Key}'", (string?)h.Key), ($"header '{h.Key}'", h.Value) })]);
+
+    private static IResult? RefuseHostReferences(params (string Field, string? Value)[] fields) =>
+        fields.Where(f => HostReferences.Contains(f.Value)).Select(f => f.Field).ToList() is { Count: > 0 } found
+            ? Results.Json(new ErrorBody("invalid", HostReferences.HostReferenceRefusal(string.Join(", ", found))), statusCode: StatusCodes.Status400BadRequest)
+            : null;
 
     private static ServerSpec ToSpec(ServerRequest body) =>
         new(body.Name, body.Url, body.Transport, (body.Headers ?? []).ToList(), body.Enabled ?? true);

@@ -28,8 +28,24 @@ namespace Gatehouse.Admin.Declarative;
 /// </example>
 public static partial class DeclarativeConfig
 {
-    /// <summary>Parses the file into server specs, or returns every problem with its line.</summary>
+    /// <summary>
+    /// Parses the file on the operator's machine (the CLI) into server specs, expanding <c>${NAME}</c> from
+    /// <paramref name="environment"/> and reading <c>private-key-file</c>; or returns every problem with its line.
+    /// </summary>
     public static AdminResult<IReadOnlyList<ServerSpec>> Parse(string yaml, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return ParseCore(yaml, environment);
+    }
+
+    /// <summary>
+    /// Parses a file sent to the admin API: nothing is expanded and no file is read, since the sender is not the
+    /// host's operator. A <c>${...}</c> reference (GH1900) or a <c>private-key-file</c> (GH1901) is refused.
+    /// </summary>
+    public static AdminResult<IReadOnlyList<ServerSpec>> ParseFromApi(string yaml) => ParseCore(yaml, environment: null);
+
+    /// <summary><paramref name="environment"/> null: an API body, which may not reach into the host.</summary>
+    private static AdminResult<IReadOnlyList<ServerSpec>> ParseCore(string yaml, Func<string, string?>? environment)
     {
         ConfigDocument? document;
         try
@@ -60,9 +76,20 @@ public static partial class DeclarativeConfig
                 continue;
             }
 
+            if (environment is null && RefuseHostReferences(where, server, problems))
+            {
+                continue;
+            }
+
             var headers = new List<KeyValuePair<string, string>>();
             foreach (var (name, raw) in server.Headers ?? [])
             {
+                if (environment is null)
+                {
+                    headers.Add(new(name, raw ?? ""));
+                    continue;
+                }
+
                 var missing = new List<string>();
                 var value = EnvReference().Replace(raw ?? "", m => environment(m.Groups[1].Value) ?? AddMissing(missing, m.Groups[1].Value));
                 if (missing.Count > 0)
@@ -78,9 +105,9 @@ public static partial class DeclarativeConfig
             {
                 string? Resolve(string field, string? raw)
                 {
-                    if (raw is null)
+                    if (raw is null || environment is null)
                     {
-                        return null;
+                        return raw;
                     }
 
                     var missing = new List<string>();
@@ -94,7 +121,7 @@ public static partial class DeclarativeConfig
                 }
 
                 string? pem = null;
-                if (o.PrivateKeyFile is { } keyFile)
+                if (environment is not null && o.PrivateKeyFile is { } keyFile)
                 {
                     var path = Resolve("private-key-file", keyFile)!;
                     if (File.Exists(path))
@@ -148,6 +175,44 @@ public static partial class DeclarativeConfig
         }
 
         return AdminResult<ApplyReport>.Ok(new ApplyReport(changes));
+    }
+
+    /// <summary>Adds a problem for every <c>${...}</c> and file reference in an API body's server entry; true when any was found.</summary>
+    private static bool RefuseHostReferences(string where, ServerEntry server, List<string> problems)
+    {
+        var before = problems.Count;
+        void Check(string field, string? value)
+        {
+            if (HostReferences.Contains(value))
+            {
+                problems.Add(HostReferences.HostReferenceRefusal($"{where}: {field}"));
+            }
+        }
+
+        Check("'name'", server.Name);
+        Check("'url'", server.Url);
+        Check("'transport'", server.Transport);
+        foreach (var (name, value) in server.Headers ?? [])
+        {
+            Check($"header name '{name}'", name);
+            Check($"header '{name}'", value);
+        }
+
+        if (server.OAuth is { } o)
+        {
+            Check("oauth 'grant'", o.Grant);
+            Check("oauth 'client-id'", o.ClientId);
+            Check("oauth 'client-secret'", o.ClientSecret);
+            Check("oauth 'key-id'", o.KeyId);
+            Check("oauth 'token-auth-method'", o.TokenAuthMethod);
+            Check("oauth 'scopes'", o.Scopes);
+            if (o.PrivateKeyFile is not null)
+            {
+                problems.Add(HostReferences.FileReferenceRefusal($"{where}: oauth 'private-key-file'"));
+            }
+        }
+
+        return problems.Count > before;
     }
 
     private static string AddMissing(List<string> missing, string name)

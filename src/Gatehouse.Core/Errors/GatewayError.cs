@@ -139,4 +139,10 @@ public enum GatewayErrorId
 
     /// <summary>A per-user server was called with a credential that names no Gatehouse user (a grant token).</summary>
     PerUserServerNeedsUser = 1707,
+
+    /// <summary>An admin API body contains a <c>${...}</c> reference, which only the CLI expands, on the operator's machine.</summary>
+    ApiBodyHostReference = 1900,
+
+    /// <summary>An admin API body names a file (such as <c>private-key-file</c>), which only the CLI reads, on the operator's machine.</summary>
+    ApiBodyFileReference = 1901,
 }

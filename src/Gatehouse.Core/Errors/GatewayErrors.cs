@@ -155,6 +155,14 @@ public static class GatewayErrors
     public static GatewayError UpstreamScopeRetryLimit(string server, string scopes, int attempts) => new(GatewayErrorId.UpstreamScopeRetryLimit, 403, UpstreamFailure,
         $"Server '{server}' still refuses this call for lack of scope ({scopes}) after {attempts} authorizations; Gatehouse stops asking. Check which scopes the upstream's authorization server can grant, then run 'gatehouse server connect {server} --scopes \"...\"'.");
 
+    public static GatewayError ApiBodyHostReference(string where) => new(GatewayErrorId.ApiBodyHostReference, 400, InvalidRequest,
+        $"{where} contains a ${{...}} reference. The admin API never expands environment variables on the gateway's host; " +
+        "send the value itself, or run 'gatehouse apply -f FILE' on your own machine, which expands ${NAME} from your environment before applying.");
+
+    public static GatewayError ApiBodyFileReference(string where) => new(GatewayErrorId.ApiBodyFileReference, 400, InvalidRequest,
+        $"{where} names a file. The admin API never reads files on the gateway's host; " +
+        "run 'gatehouse apply -f FILE' (or 'gatehouse server add --private-key-file') on the machine that holds the file, which reads it there.");
+
     public static GatewayError PolicyDenied(string message) => new(GatewayErrorId.PolicyDenied, 200, PolicyDeniedCode, message);
 
     public static GatewayError QuotaExhausted(string message) => new(GatewayErrorId.QuotaExhausted, 200, QuotaExhaustedCode, message);
