@@ -199,7 +199,7 @@ public sealed class AuthorizationEndpoints(
         {
             // The provider's discovery document or keys could not be read (unreachable, refused address, not OpenID Connect).
             return InteractionPages.Refused(context.Response, StatusCodes.Status502BadGateway,
-                $"Gatehouse could not reach the identity provider {provider.DisplayName} ({provider.Issuer}): {ex.Message} Try again later, or ask an admin to check 'gatehouse login-provider show'.");
+                $"Gatehouse could not reach the identity provider {provider.DisplayName} ({provider.Issuer}): {Gatehouse.UpstreamAuth.Net.OutboundUrlRefusedException.FindPublicMessage(ex) ?? ex.Message} Try again later, or ask an admin to check 'gatehouse login-provider show'.");
         }
     }
 

@@ -55,6 +55,8 @@ public sealed partial class OrganisationSignInEvents(
             null => "unknown failure",
         };
         LogSignInFailed(logger, reason);
+        // Anyone may reach this page: a guard refusal is shown without the address the provider's host resolved to.
+        reason = Gatehouse.UpstreamAuth.Net.OutboundUrlRefusedException.FindPublicMessage(context.Failure) ?? reason;
         await RefuseAsync(context, StatusCodes.Status400BadRequest,
             $"Signing in with {provider.Current?.DisplayName ?? "the identity provider"} failed: {reason} Start again from the login page; if it keeps failing, ask an admin to check 'gatehouse login-provider show'.");
     }

@@ -160,7 +160,10 @@ internal sealed partial class ClientMetadataDocumentFetcher : IDisposable
         }
         catch (OutboundUrlRefusedException ex)
         {
-            return Failed(clientId, ex.Message);
+            // Whoever starts an authorization sees the problem; what the host resolved to inside this network goes
+            // only to the log.
+            LogRefusedTarget(_logger, clientId, ex.Message);
+            return Failed(clientId, ex.PublicMessage);
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
         {
@@ -267,6 +270,9 @@ internal sealed partial class ClientMetadataDocumentFetcher : IDisposable
     {
         _http.Dispose();
     }
+
+    [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "Client metadata document {ClientId}: {Detail}")]
+    private static partial void LogRefusedTarget(ILogger logger, string clientId, string detail);
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Warning, Message = "Client metadata document {ClientId} refused: {Problem}")]
     private static partial void LogRefused(ILogger logger, string clientId, string problem);

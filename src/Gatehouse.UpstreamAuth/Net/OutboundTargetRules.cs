@@ -70,9 +70,16 @@ internal static class OutboundTargetRules
         {
             if (Classify(address, policy.AllowLoopback) is { } refusal)
             {
-                var target = IPAddress.TryParse(host, out _) ? $"{address}" : $"its host {host} resolves to {address}, which";
                 var described = requestUrl is not null ? OutboundUrlRefusedException.Describe(requestUrl) : HostAndPort(host, port);
-                throw new OutboundUrlRefusedException(described, refusal.Reason, $"{target} {refusal.Description}");
+                if (IPAddress.TryParse(host, out _))
+                {
+                    throw new OutboundUrlRefusedException(described, refusal.Reason, $"{address} {refusal.Description}");
+                }
+
+                // The address a name resolves to stays in the log: the public message says only what kind it is.
+                throw new OutboundUrlRefusedException(described, refusal.Reason,
+                    $"its host {host} resolves to {address}, which {refusal.Description}",
+                    $"its host {host} resolves to an address that {refusal.Description}");
             }
         }
     }
@@ -136,6 +143,8 @@ internal static class OutboundTargetRules
         [192, 168, ..] => (OutboundUrlRefusal.PrivateAddress, "is a private address"),
         [169, 254, ..] => (OutboundUrlRefusal.LinkLocal, "is a link-local address (where cloud metadata services answer)"),
         [100, >= 64 and <= 127, ..] => (OutboundUrlRefusal.SharedAddress, "is a carrier-grade NAT (shared) address"),
+        [198, 18 or 19, ..] => (OutboundUrlRefusal.Reserved, "is in 198.18.0.0/15, reserved for network benchmarking"),
+        [192, 0, 2, _] or [198, 51, 100, _] or [203, 0, 113, _] => (OutboundUrlRefusal.Reserved, "is a documentation (TEST-NET) address"),
         [255, 255, 255, 255] => (OutboundUrlRefusal.Broadcast, "is the broadcast address"),
         [>= 224 and <= 239, ..] => (OutboundUrlRefusal.Multicast, "is a multicast address"),
         [>= 240, ..] => (OutboundUrlRefusal.Reserved, "is a reserved address"),
@@ -157,6 +166,9 @@ internal static class OutboundTargetRules
         var b = address.GetAddressBytes();
         return b switch
         {
+            // RFC 8215: NAT64 inside an operator's own network, so it reaches whatever private IPv4 space lies behind it.
+            [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01, ..] => (OutboundUrlRefusal.PrivateAddress, "is in 64:ff9b:1::/48, the local-use NAT64 prefix"),
+            [0x20, 0x01, 0x0d, 0xb8, ..] => (OutboundUrlRefusal.Reserved, "is a documentation address (2001:db8::/32)"),
             [>= 0xfc and <= 0xfd, ..] => (OutboundUrlRefusal.PrivateAddress, "is a private (unique local) address"),
             [0xfe, >= 0x80 and <= 0xbf, ..] => (OutboundUrlRefusal.LinkLocal, "is a link-local address"),
             [0xfe, >= 0xc0, ..] => (OutboundUrlRefusal.Reserved, "is a deprecated site-local address"),

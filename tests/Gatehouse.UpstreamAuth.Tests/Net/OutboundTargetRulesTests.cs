@@ -25,6 +25,11 @@ public sealed class OutboundTargetRulesTests
     [InlineData("https://[::ffff:169.254.169.254]/", OutboundUrlRefusal.LinkLocal)]
     [InlineData("https://[64:ff9b::a9fe:a9fe]/", OutboundUrlRefusal.LinkLocal)]
     [InlineData("https://[2002:c0a8:0101::1]/", OutboundUrlRefusal.PrivateAddress)]
+    [InlineData("https://198.18.0.1/", OutboundUrlRefusal.Reserved)]
+    [InlineData("https://198.19.255.254/", OutboundUrlRefusal.Reserved)]
+    [InlineData("https://[::ffff:198.18.7.7]/", OutboundUrlRefusal.Reserved)]
+    [InlineData("https://[64:ff9b:1::a00:1]/", OutboundUrlRefusal.PrivateAddress)]
+    [InlineData("https://[64:ff9b:1:ffff::8.8.8.8]/", OutboundUrlRefusal.PrivateAddress)]
     public void EnsureAllowed_NonPublicAddress_IsRefusedEvenWithLoopbackAllowed(string url, OutboundUrlRefusal reason)
     {
         var ex = Assert.Throws<OutboundUrlRefusedException>(() => OutboundTargetRules.EnsureAllowed(new Uri(url), OutboundUrlPolicy.WithLoopback));
@@ -69,6 +74,9 @@ public sealed class OutboundTargetRulesTests
     [InlineData("https://[2606:4700::1111]/")]
     [InlineData("https://172.32.0.1/")]
     [InlineData("https://100.128.0.1/")]
+    [InlineData("https://198.17.255.254/")]
+    [InlineData("https://198.20.0.1/")]
+    [InlineData("https://[64:ff9b:2::1]/")]
     public void EnsureAllowed_PublicHttps_IsAllowed(string url) =>
         OutboundTargetRules.EnsureAllowed(new Uri(url), OutboundUrlPolicy.PublicOnly);
 
@@ -97,5 +105,18 @@ public sealed class OutboundTargetRulesTests
         Assert.Equal(OutboundUrlRefusal.PrivateAddress, ex.Reason);
         Assert.Contains("its host rebind.example resolves to 10.1.2.3", ex.Message, StringComparison.Ordinal);
         Assert.Equal("https://rebind.example/x", ex.Url);
+
+        // What an unauthenticated caller may be shown: the reason, not the address inside the gateway's network.
+        Assert.Contains("its host rebind.example resolves to an address that is a private address", ex.PublicMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("10.1.2.3", ex.PublicMessage, StringComparison.Ordinal);
+        Assert.StartsWith("Gatehouse refused to contact https://rebind.example/x: ", ex.PublicMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PublicMessage_OfARefusalByTheUrlItself_IsTheMessage()
+    {
+        var ex = Assert.Throws<OutboundUrlRefusedException>(() =>
+            OutboundTargetRules.EnsureAllowed(new Uri("https://10.0.0.5/token"), OutboundUrlPolicy.PublicOnly));
+        Assert.Equal(ex.Message, ex.PublicMessage);
     }
 }
