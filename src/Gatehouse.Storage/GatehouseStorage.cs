@@ -41,10 +41,29 @@ public sealed class GatehouseStorage
     /// <summary>Opens a new context.</summary>
     public GatehouseDbContext CreateContext() => new(CreateOptions());
 
-    /// <summary>Creates the data directory and brings the schema up to date (migrations), in WAL mode for concurrent readers.</summary>
+    /// <summary>
+    /// Problems with the data directory's permissions that Gatehouse could not fix (it tightens what it owns), for the
+    /// caller to show; empty when the directory is 0700 and its database files 0600.
+    /// </summary>
+    public IReadOnlyList<string> PermissionWarnings { get; private set; } = [];
+
+    /// <summary>
+    /// Creates the data directory (0700; an existing one loses group and other access) and the database (0600, and
+    /// with it SQLite's -wal and -shm files), then brings the schema up to date (migrations), in WAL mode for
+    /// concurrent readers.
+    /// </summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(DataDirectory);
+        var database = Path.Combine(DataDirectory, DatabaseFileName);
+        PermissionWarnings = new[]
+            {
+                OwnerOnlyFiles.EnsureDirectory(DataDirectory),
+                OwnerOnlyFiles.EnsureFile(database),
+                OwnerOnlyFiles.TightenIfPresent(database + "-wal"),
+                OwnerOnlyFiles.TightenIfPresent(database + "-shm"),
+            }
+            .OfType<string>()
+            .ToList();
         await using var db = CreateContext();
         await db.Database.MigrateAsync(cancellationToken);
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);

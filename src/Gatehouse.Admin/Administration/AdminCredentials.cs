@@ -20,6 +20,7 @@ public static class AdminCredentials
         await using var db = storage.CreateContext();
         if (await db.AdminCredentials.AnyAsync(ct))
         {
+            OwnerOnlyFiles.TightenIfPresent(Path.Combine(storage.DataDirectory, FileName));
             return null;
         }
 

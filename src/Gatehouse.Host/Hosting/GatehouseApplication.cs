@@ -108,6 +108,11 @@ public static class GatehouseApplication
         builder.Services.AddOpenApi("admin");
 
         var app = builder.Build();
+        foreach (var problem in storage.PermissionWarnings)
+        {
+            HostLog.LoosePermissions(app.Logger, problem);
+        }
+
         app.UseGatehouseAuthorizationServer();
         app.UseGatehouseAdminApiGate(storage);
         app.MapGatehouseProxy();

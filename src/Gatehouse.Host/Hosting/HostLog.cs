@@ -11,4 +11,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Could not check the configuration revision ({Error})")]
     public static partial void RevisionCheckFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Data directory permissions: {Problem}")]
+    public static partial void LoosePermissions(ILogger logger, string problem);
 }

@@ -59,11 +59,13 @@ public sealed class MasterKey
 
         if (File.Exists(path))
         {
+            // A key file copied in (or made by hand) with a loose mode is tightened: it opens every stored secret.
+            OwnerOnlyFiles.TightenIfPresent(path);
             return Parse(File.ReadAllText(path), path);
         }
 
         var key = RandomNumberGenerator.GetBytes(32);
-        Directory.CreateDirectory(dataDirectory);
+        OwnerOnlyFiles.EnsureDirectory(dataDirectory);
         WriteOwnerOnly(path, key);
         return new MasterKey(key);
     }
