@@ -54,11 +54,11 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         var record = new ServerRecord
         {
             Id = Guid.NewGuid(), Name = spec.Name, Url = spec.Url, Transport = NormalizeTransport(spec.Transport),
-            AuthMode = AuthModeOf(spec), HeadersJson = SealHeaders(spec.Headers), Enabled = spec.Enabled,
+            AuthMode = AuthModeOf(spec), HeadersJson = SealHeaders(spec.Headers), Enabled = spec.Enabled, ForwardIdentityHeaders = spec.ForwardIdentityHeaders,
             OAuthJson = SnapshotLoader.WriteOAuth(SealOAuth(spec.OAuth)), CreatedAt = now, UpdatedAt = now,
         };
         db.Servers.Add(record);
-        await CommitAsync(actor, "server.add", spec.Name, $"url={spec.Url} transport={record.Transport} headers={HeaderNames(spec)}", ct);
+        await CommitAsync(actor, "server.add", spec.Name, $"url={spec.Url} transport={record.Transport} headers={HeaderNames(spec)}{IdentityNote(spec)}", ct);
         return AdminResult<ServerView>.Ok(ToView(record));
     }
 
@@ -80,7 +80,8 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         var transport = NormalizeTransport(spec.Transport);
         var sameHeaders = HeadersEqual(SnapshotLoader.ReadHeaders(record.HeadersJson), spec.Headers);
         var sameOAuth = OAuthEqual(SnapshotLoader.ReadOAuth(record.OAuthJson), spec.OAuth);
-        if (record.Url == spec.Url && record.Transport == transport && record.Enabled == spec.Enabled && sameHeaders && sameOAuth)
+        if (record.Url == spec.Url && record.Transport == transport && record.Enabled == spec.Enabled && sameHeaders && sameOAuth
+            && record.ForwardIdentityHeaders == spec.ForwardIdentityHeaders)
         {
             return AdminResult<string>.Ok("unchanged");
         }
@@ -88,6 +89,7 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         record.Url = spec.Url;
         record.Transport = transport;
         record.Enabled = spec.Enabled;
+        record.ForwardIdentityHeaders = spec.ForwardIdentityHeaders;
         if (!sameHeaders)
         {
             record.HeadersJson = SealHeaders(spec.Headers);
@@ -101,7 +103,7 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         record.AuthMode = AuthModeOf(spec);
 
         record.UpdatedAt = time.GetUtcNow();
-        await CommitAsync(actor, "server.update", spec.Name, $"url={spec.Url} transport={transport} enabled={spec.Enabled} headers={HeaderNames(spec)}", ct);
+        await CommitAsync(actor, "server.update", spec.Name, $"url={spec.Url} transport={transport} enabled={spec.Enabled} headers={HeaderNames(spec)}{IdentityNote(spec)}", ct);
         return AdminResult<string>.Ok("updated");
     }
 
@@ -460,6 +462,8 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         return TransportNames.Format(parsed);
     }
 
+    private static string IdentityNote(ServerSpec spec) => spec.ForwardIdentityHeaders ? " forward-identity-headers=true" : "";
+
     private static string HeaderNames(ServerSpec spec) => spec.Headers.Count == 0 ? "(none)" : string.Join(',', spec.Headers.Select(h => h.Key));
 
     private static AdminResult<T> NotFound<T>(string kind, string name) =>
@@ -467,7 +471,7 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
 
     internal static ServerView ToView(ServerRecord r, UpstreamConnectionRecord? connection = null) => new(
         r.Id, r.Name, r.Url, r.Transport, r.AuthMode, SnapshotLoader.ReadHeaders(r.HeadersJson).Select(h => h.Name).ToList(), r.Enabled, r.CreatedAt, r.UpdatedAt,
-        ToOAuthView(SnapshotLoader.ReadOAuth(r.OAuthJson)), r.AuthMode == "oauth" ? ToView(connection) : null);
+        ToOAuthView(SnapshotLoader.ReadOAuth(r.OAuthJson)), r.AuthMode == "oauth" ? ToView(connection) : null, r.ForwardIdentityHeaders);
 
     private static OAuthView? ToOAuthView(UpstreamOAuthSettings? s) => s is null ? null : new(
         s.Grant == UpstreamOAuthGrant.ClientCredentials ? "client_credentials" : "authorization_code", s.ClientId, s.ProtectedClientSecret is not null,

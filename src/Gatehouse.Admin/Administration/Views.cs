@@ -3,7 +3,7 @@ namespace Gatehouse.Admin.Administration;
 /// <summary>What the CLI and the admin API show of a server. Header values are never shown, only names.</summary>
 public sealed record ServerView(
     Guid Id, string Name, string Url, string Transport, string Auth, IReadOnlyList<string> HeaderNames, bool Enabled,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, OAuthView? OAuth = null, ConnectionView? Connection = null);
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, OAuthView? OAuth = null, ConnectionView? Connection = null, bool ForwardIdentityHeaders = false);
 
 /// <summary>A server's OAuth settings as shown: whether secrets are set, never their values.</summary>
 public sealed record OAuthView(string Grant, string? ClientId, bool HasClientSecret, bool HasPrivateKey, string? AuthMethod, string? Scopes, bool AllowLoopback, bool PerUser);
@@ -33,7 +33,10 @@ public sealed record IssuedGrant(GrantView Grant, string Token);
 /// <param name="Headers">Header names and plaintext values to seal; empty means auth mode none.</param>
 /// <param name="Enabled">Whether the server accepts requests.</param>
 /// <param name="OAuth">OAuth settings (auth mode <c>oauth</c>), with plaintext secrets to seal.</param>
-public sealed record ServerSpec(string Name, string Url, string? Transport, IReadOnlyList<KeyValuePair<string, string>> Headers, bool Enabled = true, OAuthSpec? OAuth = null);
+/// <param name="ForwardIdentityHeaders">Send the client's Forwarded / X-Forwarded-* / X-Real-IP headers upstream.</param>
+public sealed record ServerSpec(
+    string Name, string Url, string? Transport, IReadOnlyList<KeyValuePair<string, string>> Headers, bool Enabled = true, OAuthSpec? OAuth = null,
+    bool ForwardIdentityHeaders = false);
 
 /// <summary>The admin's OAuth settings for a server, secrets in plaintext until sealed.</summary>
 /// <param name="Grant"><c>authorization_code</c> (default) or <c>client_credentials</c>.</param>

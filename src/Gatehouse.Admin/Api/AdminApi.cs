@@ -12,7 +12,7 @@ namespace Gatehouse.Admin.Api;
 public static class AdminApi
 {
     /// <summary>Request body to register a server.</summary>
-    public sealed record ServerRequest(string Name, string Url, string? Transport, Dictionary<string, string>? Headers, bool? Enabled);
+    public sealed record ServerRequest(string Name, string Url, string? Transport, Dictionary<string, string>? Headers, bool? Enabled, bool? ForwardIdentityHeaders = null);
 
     /// <summary>Request body to create a grant.</summary>
     public sealed record GrantRequest(string Label, List<string> Servers, string? Expires);
@@ -100,7 +100,7 @@ public static class AdminApi
             : null;
 
     private static ServerSpec ToSpec(ServerRequest body) =>
-        new(body.Name, body.Url, body.Transport, (body.Headers ?? []).ToList(), body.Enabled ?? true);
+        new(body.Name, body.Url, body.Transport, (body.Headers ?? []).ToList(), body.Enabled ?? true, ForwardIdentityHeaders: body.ForwardIdentityHeaders ?? false);
 
     private static async Task<T> Use<T>(GatehouseStorage storage, Func<GatehouseDbContext, GatewayAdministration> administration, Func<GatewayAdministration, Task<T>> action)
     {

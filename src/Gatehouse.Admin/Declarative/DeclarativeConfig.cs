@@ -138,7 +138,7 @@ public static partial class DeclarativeConfig
                     o.AllowLoopback ?? false, o.AssumePkce ?? false, o.PerUser ?? false);
             }
 
-            specs.Add(new ServerSpec(server.Name, server.Url, server.Transport, headers, server.Enabled ?? true, oauth));
+            specs.Add(new ServerSpec(server.Name, server.Url, server.Transport, headers, server.Enabled ?? true, oauth, server.ForwardIdentityHeaders ?? false));
         }
 
         return problems.Count > 0
@@ -222,7 +222,7 @@ public static partial class DeclarativeConfig
     }
 
     private static string Simplify(string message) =>
-        message.Contains("not found on type", StringComparison.Ordinal) ? "unknown key; allowed keys are servers: name, url, transport, headers, enabled, oauth (grant, client-id, client-secret, private-key-file, key-id, token-auth-method, scopes, allow-loopback, assume-pkce). (" + message + ")" : message;
+        message.Contains("not found on type", StringComparison.Ordinal) ? "unknown key; allowed keys are servers: name, url, transport, headers, enabled, forward-identity-headers, oauth (grant, client-id, client-secret, private-key-file, key-id, token-auth-method, scopes, allow-loopback, assume-pkce). (" + message + ")" : message;
 
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex EnvReference();
@@ -239,6 +239,7 @@ public static partial class DeclarativeConfig
         public string? Transport { get; set; }
         public Dictionary<string, string?>? Headers { get; set; }
         public bool? Enabled { get; set; }
+        public bool? ForwardIdentityHeaders { get; set; }
         [YamlMember(Alias = "oauth")]
         public OAuthEntry? OAuth { get; set; }
     }

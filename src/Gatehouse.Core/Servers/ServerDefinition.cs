@@ -55,6 +55,12 @@ public sealed record ServerDefinition
     /// <summary>OAuth settings when <see cref="AuthMode"/> is <see cref="UpstreamAuthMode.OAuth"/>.</summary>
     public UpstreamOAuthSettings? OAuth { get; init; }
 
+    /// <summary>
+    /// True sends the client's identity headers (<c>Forwarded</c>, <c>X-Forwarded-*</c>, <c>X-Real-IP</c>, …) upstream as
+    /// received; by default they are dropped like every header outside the allow-list.
+    /// </summary>
+    public bool ForwardIdentityHeaders { get; init; }
+
     /// <summary>A disabled server refuses every request but keeps its configuration.</summary>
     public bool Enabled { get; init; } = true;
 

@@ -30,9 +30,14 @@ internal static class ServerCommands
         var allowLoopback = new Option<bool>("--allow-loopback-auth") { Description = "oauth: let discovery and token requests reach loopback addresses over plain HTTP (local development and tests only)." };
         var assumePkce = new Option<bool>("--assume-pkce") { Description = "oauth: proceed when the authorization server does not advertise PKCE S256 (some providers omit it)." };
         var perUser = new Option<bool>("--per-user") { Description = "oauth: each Gatehouse user connects their own upstream account (signed-in users only; grant tokens are refused)." };
+        var forwardIdentity = new Option<bool>("--forward-identity-headers")
+        {
+            Description = "Send the client's Forwarded, X-Forwarded-* and X-Real-IP headers upstream as received (dropped by default, like every header outside the allow-list).",
+        };
         var add = new Command("add", "Register an upstream server.")
         {
             name, url, transport, header, auth, grantType, clientId, clientSecretEnv, privateKeyFile, keyId, authMethod, scopes, allowLoopback, assumePkce, perUser,
+            forwardIdentity,
         };
         add.SetAction(async (parse, ct) =>
         {
@@ -82,7 +87,8 @@ internal static class ServerCommands
                     parse.GetValue(scopes), parse.GetValue(allowLoopback), parse.GetValue(assumePkce), parse.GetValue(perUser));
             }
 
-            var spec = new ServerSpec(parse.GetValue(name)!, parse.GetValue(url)!, parse.GetValue(transport), headers, OAuth: oauth);
+            var spec = new ServerSpec(parse.GetValue(name)!, parse.GetValue(url)!, parse.GetValue(transport), headers, OAuth: oauth,
+                ForwardIdentityHeaders: parse.GetValue(forwardIdentity));
             var result = await cli.WithAdministrationAsync(a => a.AddServerAsync(spec, "cli", ct), ct);
             return cli.Report(result, v => cli.Output.WriteLine(v.Auth == "oauth"
                 ? $"Added server '{v.Name}' → {v.Url} ({v.Transport}, OAuth). Connect it once: gatehouse server connect {v.Name}"
@@ -120,6 +126,11 @@ internal static class ServerCommands
                 cli.Output.WriteLine($"transport:  {v.Transport}");
                 cli.Output.WriteLine($"auth:       {v.Auth}{(v.HeaderNames.Count > 0 ? " (" + string.Join(", ", v.HeaderNames) + ")" : "")}");
                 cli.Output.WriteLine($"enabled:    {(v.Enabled ? "yes" : "no")}");
+                if (v.ForwardIdentityHeaders)
+                {
+                    cli.Output.WriteLine("identity headers: forwarded (Forwarded, X-Forwarded-*, X-Real-IP as the client sent them)");
+                }
+
                 if (v.OAuth is { } o)
                 {
                     cli.Output.WriteLine($"oauth:      grant {o.Grant}{(o.ClientId is null ? ", client registered automatically" : $", client id {o.ClientId}")}{(o.HasClientSecret ? ", secret stored" : "")}{(o.HasPrivateKey ? ", private key stored" : "")}{(o.Scopes is null ? "" : $", scopes {o.Scopes}")}{(o.AllowLoopback ? ", loopback allowed" : "")}{(o.PerUser ? ", per-user connections" : "")}");

@@ -49,7 +49,7 @@ public sealed class LegacySseEndpoint(
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, admitted.Server.Url);
-        UpstreamHeaders.CopyRequestHeaders(context.Request, request);
+        UpstreamHeaders.CopyRequestHeaders(context.Request, request, admitted.Server.ForwardIdentityHeaders);
         request.Headers.Accept.Clear();
         request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
         var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
@@ -189,7 +189,7 @@ public sealed class LegacySseEndpoint(
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Post, upstreamEndpoint) { Content = body.ToContent() };
-        UpstreamHeaders.CopyRequestHeaders(context.Request, request);
+        UpstreamHeaders.CopyRequestHeaders(context.Request, request, admitted.Server.ForwardIdentityHeaders);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
         if (error is not null)

@@ -202,7 +202,7 @@ public sealed class StreamableHttpEndpoint(
         HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody, BodyBuffer? body = null)
     {
         var server = admitted.Server;
-        UpstreamHeaders.CopyRequestHeaders(context.Request, request);
+        UpstreamHeaders.CopyRequestHeaders(context.Request, request, server.ForwardIdentityHeaders);
         if (ticket is not null)
         {
             request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, ticket.Upstream);

@@ -6,23 +6,39 @@ namespace Gatehouse.Proxy.Forwarding;
 
 /// <summary>Which headers cross the gateway, in each direction.</summary>
 /// <remarks>
-/// Everything not listed here crosses unchanged, so headers Gatehouse does not know (for example the
-/// 2026-07-28 <c>Mcp-Param-*</c> headers) reach the upstream as the transport requires of intermediaries.
+/// Toward the upstream only an allow-list crosses: the MCP transport's own headers (including every 2026-07-28
+/// <c>Mcp-Param-*</c> header, which intermediaries must forward), content type, accept and user agent. A header the
+/// client made up (<c>X-Internal-Admin</c>, <c>X-Original-URL</c>, a second API key) could steer an upstream that trusts
+/// its network, so it stays here. Identity headers (<c>Forwarded</c>, <c>X-Forwarded-*</c>, <c>X-Real-IP</c>, …) cross
+/// only for a server configured with <c>forward-identity-headers</c>, as the client sent them. Back toward the client
+/// everything crosses except the deny-list below.
 /// </remarks>
 public static class UpstreamHeaders
 {
-    /// <summary>Never forwarded upstream: the client's credentials, hop-by-hop headers, and headers Gatehouse sets itself.</summary>
-    private static readonly FrozenSet<string> RequestDenyList = new[]
+    /// <summary>Forwarded upstream as the client sent them. <c>Mcp-Session-Id</c> is not: Gatehouse puts the upstream's own.</summary>
+    private static readonly FrozenSet<string> RequestAllowList = new[]
     {
-        "Authorization", "Cookie", "Proxy-Authorization", "Host", "Connection", "Keep-Alive", "Proxy-Connection",
-        "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Content-Length", "Expect",
-        // Gatehouse itself is the caller upstream, so the browser's Origin and Referer do not apply there.
-        "Origin", "Referer",
-        // Responses are relayed and sometimes inspected, so ask for them uncompressed.
-        "Accept-Encoding",
-        // Replaced by the upstream's own session id.
-        "Mcp-Session-Id",
+        "Content-Type", "Accept", "User-Agent",
+        "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "Last-Event-ID",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private const string McpParamPrefix = "Mcp-Param-";
+
+    /// <summary>Forwarded only to servers configured for them: they say who the client is, which an upstream may trust.</summary>
+    private static readonly FrozenSet<string> IdentityHeaders = new[]
+    {
+        "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private const string ForwardedPrefix = "X-Forwarded-";
+
+    /// <summary>True when a client's header <paramref name="name"/> goes upstream.</summary>
+    /// <param name="name">The header name.</param>
+    /// <param name="forwardIdentityHeaders">The server's <c>forward-identity-headers</c> setting.</param>
+    public static bool IsForwarded(string name, bool forwardIdentityHeaders) =>
+        RequestAllowList.Contains(name)
+        || name.StartsWith(McpParamPrefix, StringComparison.OrdinalIgnoreCase)
+        || (forwardIdentityHeaders && (IdentityHeaders.Contains(name) || name.StartsWith(ForwardedPrefix, StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>Never relayed back to the client.</summary>
     private static readonly FrozenSet<string> ResponseDenyList = new[]
@@ -36,12 +52,15 @@ public static class UpstreamHeaders
         "Server", "Date",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Copies the client's headers onto the upstream request.</summary>
-    public static void CopyRequestHeaders(HttpRequest source, HttpRequestMessage target)
+    /// <summary>Copies the client's allow-listed headers onto the upstream request.</summary>
+    /// <param name="source">The client's request.</param>
+    /// <param name="target">The upstream request.</param>
+    /// <param name="forwardIdentityHeaders">The server's <c>forward-identity-headers</c> setting.</param>
+    public static void CopyRequestHeaders(HttpRequest source, HttpRequestMessage target, bool forwardIdentityHeaders = false)
     {
         foreach (var (name, values) in source.Headers)
         {
-            if (RequestDenyList.Contains(name))
+            if (!IsForwarded(name, forwardIdentityHeaders))
             {
                 continue;
             }

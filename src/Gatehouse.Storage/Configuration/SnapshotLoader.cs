@@ -88,6 +88,7 @@ public static class SnapshotLoader
             OAuth = ReadOAuth(record.OAuthJson),
             Headers = ReadHeaders(record.HeadersJson),
             Enabled = record.Enabled,
+            ForwardIdentityHeaders = record.ForwardIdentityHeaders,
             PolicyName = record.PolicyName,
             CreatedAt = record.CreatedAt,
         };

@@ -22,6 +22,9 @@ public sealed class ServerRecord
 
     /// <summary>JSON of the OAuth settings (secrets inside sealed by the vault) when the auth mode is <c>oauth</c>.</summary>
     public string? OAuthJson { get; set; }
+
+    /// <summary>Whether the client's Forwarded / X-Forwarded-* / X-Real-IP headers go upstream.</summary>
+    public bool ForwardIdentityHeaders { get; set; }
 }
 
 /// <summary>A grant; the token itself is never stored, only its SHA-256.</summary>

@@ -561,6 +561,9 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                     b.Property<bool>("Enabled")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("ForwardIdentityHeaders")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("HeadersJson")
                         .IsRequired()
                         .HasColumnType("TEXT");
