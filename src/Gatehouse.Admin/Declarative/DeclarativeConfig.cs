@@ -8,7 +8,8 @@ namespace Gatehouse.Admin.Declarative;
 
 /// <summary>
 /// The declarative configuration file (<c>gatehouse.yaml</c>) that can live in git. Header values may reference
-/// environment variables as <c>${NAME}</c>, so secrets need not be committed.
+/// environment variables as <c>${NAME}</c>, so secrets need not be committed; only the CLI expands them (and reads
+/// <c>private-key-file</c>), on the operator's machine. The admin API refuses both (<see cref="ParseFromApi"/>).
 /// </summary>
 /// <example>
 /// <code>
