@@ -139,4 +139,13 @@ public enum GatewayErrorId
 
     /// <summary>A per-user server was called with a credential that names no Gatehouse user (a grant token).</summary>
     PerUserServerNeedsUser = 1707,
+
+    /// <summary>
+    /// Connect page: the upstream callback (or a connect link) came from another browser than the one that started the
+    /// flow; nothing was stored.
+    /// </summary>
+    ConnectFlowOtherBrowser = 1710,
+
+    /// <summary>Connect page: a per-user flow's callback came from a browser signed in as another Gatehouse user; nothing was stored.</summary>
+    ConnectFlowOtherUser = 1711,
 }

@@ -92,6 +92,7 @@ public static class GatehouseApplication
             storage.TouchChangeStamp();
             snapshots.Reload();
         }));
+        builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<IUpstreamConsentDuringSignIn, SignInUpstreamConsent>();
         builder.Services.AddSingleton<IUserConnections, UserConnections>();
         builder.Services.AddHostedService<GatewayAddressRecorder>();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Core.Connections;
+using Gatehouse.Core.Errors;
 using Gatehouse.Core.Servers;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Configuration;
@@ -30,10 +31,34 @@ public sealed record ConnectStart(Uri ConnectUrl, Uri AuthorizationUrl, DateTime
 public sealed record ConnectOutcome(bool Succeeded, string? Server, string Message, Uri? RedirectTo = null)
 {
     /// <summary>
+    /// The callback came from a browser (or a Gatehouse user) other than the one that started the flow: nothing was
+    /// stored, and the page says so (403).
+    /// </summary>
+    public bool WrongBrowser { get; init; }
+
+    /// <summary>
     /// The Gatehouse path the browser continues to (a sign-in that passed through this upstream consent): at once on
     /// success, by a link on the failure page (marked declined, so the sign-in finishes without the connection).
     /// </summary>
     public string? ContinueTo { get; init; }
+}
+
+/// <summary>Who is at the callback: the browser's binding (see <see cref="FlowBrowserBinding"/>) and the Gatehouse user signed in there.</summary>
+/// <param name="BindingHash">Hash of the binding cookie the browser presented, or null.</param>
+/// <param name="SignedInUserId">The Gatehouse user signed in in this browser, or null.</param>
+public sealed record FlowBrowser(string? BindingHash, string? SignedInUserId);
+
+/// <summary>What opening a connect link leads to.</summary>
+public enum ConnectLinkOutcome
+{
+    /// <summary>The flow is pending and bound to this browser: go to the authorization page.</summary>
+    Authorize,
+
+    /// <summary>The link is unknown, used or expired.</summary>
+    NotValid,
+
+    /// <summary>Another browser opened the link first; it stays bound to that one.</summary>
+    OtherBrowser,
 }
 
 /// <summary>A connection just made or changed, as the CLI shows it.</summary>
@@ -62,10 +87,21 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         return record is null ? null : SnapshotLoader.ToDomain(record);
     }
 
-    /// <summary>Starts an authorization-code flow (discovery, client resolution, PKCE, state) and stores it as pending.</summary>
+    /// <summary>
+    /// Starts an authorization-code flow (discovery, client resolution, PKCE, state) and stores it as pending, bound to no
+    /// browser yet: the first browser that opens <see cref="ConnectStart.ConnectUrl"/> claims it (the CLI and admin API).
+    /// </summary>
     /// <exception cref="ConnectException">The server is not an OAuth server, or discovery or registration failed; the message says why.</exception>
     public async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, CancellationToken ct) =>
-        await StartAsync(server, owner, initiatedBy, scopes, returnPath: null, forceNewRegistration: false, ct);
+        await StartAsync(server, owner, initiatedBy, scopes, returnPath: null, browserBindingHash: null, forceNewRegistration: false, ct);
+
+    /// <summary>
+    /// Starts an authorization-code flow from a page in the person's browser, bound to it at once
+    /// (<see cref="FlowBrowserBinding.Bind"/>): the browser is sent straight to <see cref="ConnectStart.AuthorizationUrl"/>.
+    /// </summary>
+    /// <exception cref="ConnectException">As <see cref="StartAsync(ServerDefinition, ConnectionOwner, string, string?, CancellationToken)"/>.</exception>
+    public async Task<ConnectStart> StartInBrowserAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string browserBindingHash, CancellationToken ct) =>
+        await StartAsync(server, owner, initiatedBy, null, returnPath: null, browserBindingHash, forceNewRegistration: false, ct);
 
     /// <summary>
     /// Starts an authorization-code flow whose callback sends the browser on to <paramref name="returnPath"/> (a path on
@@ -74,11 +110,13 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
     /// appended, so the sign-in can finish without the connection.
     /// </summary>
     /// <exception cref="ConnectException">As <see cref="StartAsync(ServerDefinition, ConnectionOwner, string, string?, CancellationToken)"/>.</exception>
-    public async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string returnPath, CancellationToken ct) =>
-        await StartAsync(server, owner, initiatedBy, scopes, returnPath, forceNewRegistration: false, ct);
+    public async Task<ConnectStart> StartAsync(
+        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string returnPath, string browserBindingHash, CancellationToken ct) =>
+        await StartAsync(server, owner, initiatedBy, scopes, returnPath, browserBindingHash, forceNewRegistration: false, ct);
 
     private async Task<ConnectStart> StartAsync(
-        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string? returnPath, bool forceNewRegistration, CancellationToken ct)
+        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string? returnPath, string? browserBindingHash, bool forceNewRegistration,
+        CancellationToken ct)
     {
         var settings = RequireOAuth(server);
         if (settings.Grant == UpstreamOAuthGrant.ClientCredentials)
@@ -128,6 +166,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             AuthorizationUrlSealed = services.Vault.Protect(authorizationUrl.ToString()),
             InitiatedBy = initiatedBy,
             ReturnPath = returnPath,
+            BrowserBindingHash = browserBindingHash,
             CreatedAt = now,
             ExpiresAt = expiresAt,
         });
@@ -165,18 +204,42 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
     }
 
-    /// <summary>Where Gatehouse's connect link sends the browser: the authorization page, while the flow is pending.</summary>
-    public async Task<Uri?> AuthorizationUrlAsync(string flowToken, CancellationToken ct)
+    /// <summary>
+    /// Where Gatehouse's connect link sends the browser: the authorization page, while the flow is pending and bound to
+    /// this browser. The first browser to open a link not yet bound claims it (one conditional update, so two browsers
+    /// racing cannot both win); any other browser is refused from then on.
+    /// </summary>
+    /// <param name="flowToken">The link's token.</param>
+    /// <param name="browserBindingHash">The hash of this browser's binding cookie (<see cref="FlowBrowserBinding.Bind"/>).</param>
+    /// <param name="ct">Cancellation.</param>
+    public async Task<(ConnectLinkOutcome Outcome, Uri? AuthorizationUrl)> OpenLinkAsync(string flowToken, string browserBindingHash, CancellationToken ct)
     {
         await using var db = services.Storage.CreateContext();
         var id = Hash(flowToken);
         var now = services.Time.GetUtcNow();
+        await db.OAuthPendingFlows.Where(f => f.Id == id && f.BrowserBindingHash == null && f.ConsumedAt == null && f.ExpiresAt > now)
+            .ExecuteUpdateAsync(u => u.SetProperty(f => f.BrowserBindingHash, browserBindingHash), ct);
         var flow = await db.OAuthPendingFlows.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id, ct);
-        return flow is null || flow.ConsumedAt is not null || flow.ExpiresAt <= now ? null : new Uri(services.Vault.Unprotect(flow.AuthorizationUrlSealed));
+        if (flow is null || flow.ConsumedAt is not null || flow.ExpiresAt <= now)
+        {
+            return (ConnectLinkOutcome.NotValid, null);
+        }
+
+        return FlowBrowserBinding.Matches(flow.BrowserBindingHash, browserBindingHash)
+            ? (ConnectLinkOutcome.Authorize, new Uri(services.Vault.Unprotect(flow.AuthorizationUrlSealed)))
+            : (ConnectLinkOutcome.OtherBrowser, null);
     }
 
-    /// <summary>Completes an authorization at Gatehouse's redirect URI: checks state (single use, unexpired) and <c>iss</c>, redeems the code, stores the tokens.</summary>
-    public async Task<ConnectOutcome> CompleteAsync(string? code, string? state, string? iss, string? error, string? errorDescription, CancellationToken ct)
+    /// <summary>
+    /// Completes an authorization at Gatehouse's redirect URI: checks state (single use, unexpired), that the browser is
+    /// the one that started the flow (and, for a person's own connection, is signed in as that person), and <c>iss</c>;
+    /// redeems the code and stores the tokens.
+    /// </summary>
+    /// <remarks>
+    /// A callback from the wrong browser or user still consumes the flow and stores nothing: its state has left the
+    /// starter's browser, so it must never complete later, and <c>server connect --wait</c> reports the refusal at once.
+    /// </remarks>
+    public async Task<ConnectOutcome> CompleteAsync(string? code, string? state, string? iss, string? error, string? errorDescription, FlowBrowser browser, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(state))
         {
@@ -205,6 +268,12 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
 
         var server = SnapshotLoader.ToDomain(serverRecord);
+        if (Refuse(flow, browser, server.Name) is { } refused)
+        {
+            await db.SaveChangesAsync(ct);
+            return refused;
+        }
+
         var metadata = UpstreamAuthServices.Deserialize(flow.AuthorizationServerJson);
         var check = AuthorizationCallback.Validate(code, state, iss, error, errorDescription, flow.Issuer, metadata.AuthorizationResponseIssParameterSupported == true);
         if (!check.Succeeded)
@@ -231,7 +300,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             await _clients.ForgetAsync(flow.Issuer, flow.ClientId, ct);
             Finish(flow, false, server.Name, "invalid_client: registering again");
             await db.SaveChangesAsync(ct);
-            var restart = await StartAsync(server, owner, (flow.InitiatedBy ?? "unknown") + ReregisteredMarker, flow.Scopes, flow.ReturnPath, forceNewRegistration: true, ct);
+            var restart = await StartAsync(server, owner, (flow.InitiatedBy ?? "unknown") + ReregisteredMarker, flow.Scopes, flow.ReturnPath, flow.BrowserBindingHash, forceNewRegistration: true, ct);
             return new ConnectOutcome(false, server.Name, "The authorization server no longer knew Gatehouse's registration; Gatehouse registered again. Continue to authorize.", restart.AuthorizationUrl);
         }
 
@@ -433,6 +502,33 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
     {
         var url = GatewayAddress.ClientMetadataUrl(baseUrl);
         return url.Scheme == Uri.UriSchemeHttps || (settings.AllowLoopback && url.IsLoopback) ? url : null;
+    }
+
+    /// <summary>The refusal when the callback's browser is not the flow's, or (for a person's own connection) its user is not the owner.</summary>
+    private static ConnectOutcome? Refuse(OAuthPendingFlowRecord flow, FlowBrowser browser, string server)
+    {
+        string? message = null;
+        if (!FlowBrowserBinding.Matches(flow.BrowserBindingHash, browser.BindingHash))
+        {
+            message = $"This authorization for '{server}' was started in another browser, so Gatehouse stored nothing (GH{(int)GatewayErrorId.ConnectFlowOtherBrowser}). " +
+                "The link to the authorization server works only in the browser where the connection was started: start again there" +
+                (ConnectionOwner.ParseKind(flow.OwnerKind) == ConnectionOwnerKind.Server ? $" ('gatehouse server connect {server}' prints a new link)." : " (retry the call in your MCP client for a new link).") +
+                " If someone sent you this link, do not use it: it would connect your account for them.";
+        }
+        else if (ConnectionOwner.ParseKind(flow.OwnerKind) == ConnectionOwnerKind.User && browser.SignedInUserId != flow.OwnerId)
+        {
+            message = $"This authorization for '{server}' was started by another Gatehouse user than the one signed in in this browser, so Gatehouse stored nothing (GH{(int)GatewayErrorId.ConnectFlowOtherUser}). " +
+                "Sign in to Gatehouse as the person who started it and connect again (retry the call in the MCP client for a new link).";
+        }
+
+        if (message is null)
+        {
+            return null;
+        }
+
+        // No way back into a sign-in either: its authorization request belongs to the browser that started it.
+        flow.Outcome = message.Length > 500 ? message[..500] : message;
+        return new ConnectOutcome(false, server, message) { WrongBrowser = true };
     }
 
     private static ConnectOutcome Finish(OAuthPendingFlowRecord flow, bool succeeded, string? server, string message)
