@@ -118,7 +118,7 @@ public static class GatehouseApplication
             snapshots.Reload();
         }
 
-        app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed))
+        app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed, app.Services.GetRequiredService<ConnectFlows>()))
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed))
             .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>())
             .MapIdentityApi(app.Services.GetRequiredService<ConnectFlows>(), Changed);

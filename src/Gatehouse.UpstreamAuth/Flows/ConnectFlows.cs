@@ -74,7 +74,7 @@ public sealed record ConnectionReport(string Server, string Status, string? Issu
 /// Connecting, completing and disconnecting upstream OAuth connections. Pending authorizations live in the database
 /// (state and PKCE verifier sealed), so any replica can complete them and a restart loses none.
 /// </summary>
-public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, ConnectionOwner>? forget = null)
+public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, ConnectionOwner>? forget = null) : IServerCredentialRevoker
 {
     private const string ReregisteredMarker = " (re-registered)";
     private readonly ClientRegistry _clients = new(services);
@@ -361,35 +361,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             return null;
         }
 
-        var revoked = new List<string>();
-        if (row.AuthorizationServerJson is { } json && (row.RefreshTokenSealed is not null || row.AccessTokenSealed is not null))
-        {
-            var metadata = UpstreamAuthServices.Deserialize(json);
-            var client = await _clients.ForConnectionAsync(server, metadata, row.ClientSource, row.ClientId, row.Issuer, ct);
-            if (metadata.RevocationEndpoint is null)
-            {
-                revoked.Add("the provider advertises no revocation endpoint");
-            }
-            else if (client is null)
-            {
-                revoked.Add("the client registration is gone, so nothing could be revoked at the provider");
-            }
-            else
-            {
-                // The refresh token first: revoking it usually ends the whole grant, access tokens included.
-                foreach (var (sealedToken, hint) in new[] { (row.RefreshTokenSealed, "refresh_token"), (row.AccessTokenSealed, "access_token") })
-                {
-                    if (sealedToken is null)
-                    {
-                        continue;
-                    }
-
-                    var outcome = await services.Tokens.RevokeAsync(metadata, client, services.Vault.Unprotect(sealedToken), hint, UpstreamAuthServices.PolicyFor(server), ct);
-                    revoked.Add($"{hint}: {outcome}");
-                }
-            }
-        }
-
+        var revoked = await RevokeAtProviderAsync(server, row, ct);
         var now = services.Time.GetUtcNow();
         row.Status = ConnectionStatus.Revoked.ToName();
         row.AccessTokenSealed = null;
@@ -405,6 +377,59 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         await ConfigurationCommit.SaveAsync(db, services.Time, services.OnChanged, actor, "server.disconnect", server.Name, $"owner={owner} {detail}", ct);
         forget?.Invoke(server.Id, owner);
         return new ConnectionReport(server.Name, row.Status, row.Issuer, row.Scopes, null, detail);
+    }
+
+    /// <inheritdoc />
+    public async Task<string> RevokeAllAsync(ServerDefinition server, CancellationToken ct)
+    {
+        await using var db = services.Storage.CreateContext();
+        var rows = await db.UpstreamConnections.AsNoTracking().Where(c => c.ServerId == server.Id).ToListAsync(ct);
+        var outcomes = new List<string>();
+        foreach (var row in rows.Where(r => r.AccessTokenSealed is not null || r.RefreshTokenSealed is not null))
+        {
+            var revoked = await RevokeAtProviderAsync(server, row, ct);
+            outcomes.Add($"{row.OwnerKind}:{row.OwnerId} {string.Join(", ", revoked)}");
+            forget?.Invoke(server.Id, new ConnectionOwner(ConnectionOwner.ParseKind(row.OwnerKind), row.OwnerId));
+        }
+
+        return outcomes.Count == 0 ? "no tokens were stored" : string.Join("; ", outcomes);
+    }
+
+    /// <summary>Revokes a connection's tokens at its provider (refresh token first); what happened to each, never a token.</summary>
+    private async Task<List<string>> RevokeAtProviderAsync(ServerDefinition server, UpstreamConnectionRecord row, CancellationToken ct)
+    {
+        var revoked = new List<string>();
+        if (row.AuthorizationServerJson is not { } json || (row.RefreshTokenSealed is null && row.AccessTokenSealed is null))
+        {
+            return revoked;
+        }
+
+        var metadata = UpstreamAuthServices.Deserialize(json);
+        var client = await _clients.ForConnectionAsync(server, metadata, row.ClientSource, row.ClientId, row.Issuer, ct);
+        if (metadata.RevocationEndpoint is null)
+        {
+            revoked.Add("the provider advertises no revocation endpoint");
+        }
+        else if (client is null)
+        {
+            revoked.Add("the client registration is gone, so nothing could be revoked at the provider");
+        }
+        else
+        {
+            // The refresh token first: revoking it usually ends the whole grant, access tokens included.
+            foreach (var (sealedToken, hint) in new[] { (row.RefreshTokenSealed, "refresh_token"), (row.AccessTokenSealed, "access_token") })
+            {
+                if (sealedToken is null)
+                {
+                    continue;
+                }
+
+                var outcome = await services.Tokens.RevokeAsync(metadata, client, services.Vault.Unprotect(sealedToken), hint, UpstreamAuthServices.PolicyFor(server), ct);
+                revoked.Add($"{hint}: {outcome}");
+            }
+        }
+
+        return revoked;
     }
 
     private async Task<UpstreamConnectionRecord> StoreAsync(
