@@ -146,6 +146,39 @@ public sealed class BrowserBindingTests
         }
     }
 
+    [Fact]
+    public async Task The_upstream_consent_met_during_sign_in_completed_in_another_browser_stores_nothing()
+    {
+        await using var world = await OAuthUpstreamFixture.StartAsync(perUser: true);
+        using var alice = new OAuthClientDriver(world.Gateway) { SignInToken = await NewSignInTokenAsync(world, "alice") };
+        var clientId = await alice.RegisterAsync();
+        var (_, challenge) = OAuthClientDriver.Pkce();
+
+        // Alice signs in for the per-user server and approves the client; Gatehouse sends her browser to the upstream.
+        var response = await alice.Browser.GetAsync(alice.AuthorizeUrl(clientId, alice.Resource(Server), challenge));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        response = await alice.SignInAsync(response.Headers.Location!);
+        response = await alice.Browser.GetAsync(response.Headers.Location);
+        var fields = OAuthClientDriver.HiddenFields(await response.Content.ReadAsStringAsync());
+        fields.Add(KeyValuePair.Create("consent", "accept"));
+        response = await alice.Browser.PostAsync("oauth2/authorize", new FormUrlEncodedContent(fields));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var upstream = response.Headers.Location!;
+        Assert.Equal(world.Provider.Issuer.Authority, upstream.Authority);
+
+        // The upstream link ends up in someone else's browser, who approves there.
+        using var other = Browser();
+        var callback = await RunToCallbackAsync(other, new Uri(upstream + "&login_hint=mallory-upstream"));
+        using var completed = await other.GetAsync(callback);
+        var page = await completed.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, completed.StatusCode);
+        Assert.Contains("started in another browser", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Continue signing in", page, StringComparison.Ordinal);
+
+        await using var db = new GatehouseStorage(world.Gateway.DataDirectory).CreateContext();
+        Assert.Equal(0, await db.UpstreamConnections.CountAsync(c => c.Status == "connected"));
+    }
+
     private static HttpClient Browser() =>
         new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() }) { Timeout = TimeSpan.FromSeconds(30) };
 
