@@ -291,7 +291,8 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
 
         var result = await WithRetriesAsync(() => services.Tokens.ExchangeCodeAsync(
-            metadata, client, check.Code!, services.Vault.Unprotect(flow.CodeVerifierSealed), new Uri(flow.RedirectUri), flow.Resource, UpstreamAuthServices.PolicyFor(server), ct), ct);
+            metadata, client, check.Code!, services.Vault.Unprotect(flow.CodeVerifierSealed), new Uri(flow.RedirectUri), flow.Resource, UpstreamAuthServices.PolicyFor(server), ct),
+            singleUse: true, ct);
 
         if (result is OAuthFailure { Kind: OAuthFailureKind.InvalidClient } && flow.ClientSource == ClientRegistry.Dynamic
             && flow.InitiatedBy?.EndsWith(ReregisteredMarker, StringComparison.Ordinal) != true)
@@ -336,7 +337,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         var client = await ResolveClientAsync(server, discovery.AuthorizationServer, discovery.Issuer, new Uri("urn:ietf:wg:oauth:2.0:oob"), null, false, ct);
         var requested = scopes ?? discovery.SelectScopes(settings.Scopes, wantsRefreshToken: false);
         var result = await WithRetriesAsync(() => services.Tokens.ClientCredentialsAsync(
-            discovery.AuthorizationServer, client.Credentials, discovery.Resource, requested, UpstreamAuthServices.PolicyFor(server), ct), ct);
+            discovery.AuthorizationServer, client.Credentials, discovery.Resource, requested, UpstreamAuthServices.PolicyFor(server), ct), singleUse: false, ct);
         if (result is not TokenSet tokens)
         {
             var failure = (OAuthFailure)result;
@@ -361,20 +362,42 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             return null;
         }
 
-        var revoked = await RevokeAtProviderAsync(server, row, ct);
-        var now = services.Time.GetUtcNow();
-        row.Status = ConnectionStatus.Revoked.ToName();
-        row.AccessTokenSealed = null;
-        row.AccessTokenExpiresAt = null;
-        row.RefreshTokenSealed = null;
-        row.RefreshTokenExpiresAt = null;
-        row.RequestedScopes = null;
-        row.StepUpAttempts = 0;
-        row.LastError = null;
-        row.Version++;
-        row.UpdatedAt = now;
-        var detail = revoked.Count == 0 ? "no tokens were stored" : string.Join("; ", revoked);
-        await ConfigurationCommit.SaveAsync(db, services.Time, services.OnChanged, actor, "server.disconnect", server.Name, $"owner={owner} {detail}", ct);
+        var revoked = new List<string>();
+        string detail;
+        for (var attempt = 1; ; attempt++)
+        {
+            revoked.AddRange(await RevokeAtProviderAsync(server, row, ct));
+            var now = services.Time.GetUtcNow();
+            row.Status = ConnectionStatus.Revoked.ToName();
+            row.AccessTokenSealed = null;
+            row.AccessTokenExpiresAt = null;
+            row.RefreshTokenSealed = null;
+            row.RefreshTokenExpiresAt = null;
+            row.RequestedScopes = null;
+            row.StepUpAttempts = 0;
+            row.LastError = null;
+            row.Version++;
+            row.UpdatedAt = now;
+            detail = revoked.Count == 0 ? "no tokens were stored" : string.Join("; ", revoked);
+            try
+            {
+                await ConfigurationCommit.SaveAsync(db, services.Time, services.OnChanged, actor, "server.disconnect", server.Name, $"owner={owner} {detail}", ct);
+                break;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 3)
+            {
+                // A refresh stored new tokens between the read and this write (Version is a concurrency token): revoke
+                // those too and clear again, rather than leave them behind or fail the disconnect.
+                db.ChangeTracker.Clear();
+                row = await FindConnectionAsync(db, server.Id, owner, ct);
+                if (row is null)
+                {
+                    forget?.Invoke(server.Id, owner);
+                    return null;
+                }
+            }
+        }
+
         forget?.Invoke(server.Id, owner);
         return new ConnectionReport(server.Name, row.Status, row.Issuer, row.Scopes, null, detail);
     }
@@ -503,12 +526,17 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
     }
 
-    private async Task<TokenResult> WithRetriesAsync(Func<Task<TokenResult>> request, CancellationToken ct)
+    /// <summary>
+    /// Retries transient failures with back-off; a request carrying a single-use credential (an authorization code) is
+    /// not repeated once it may have reached the server: a replayed code makes the server revoke what it issued.
+    /// </summary>
+    private async Task<TokenResult> WithRetriesAsync(Func<Task<TokenResult>> request, bool singleUse, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             var result = await request();
-            if (result is not OAuthFailure { Kind: OAuthFailureKind.Transient } || attempt >= services.Options.TokenRequestAttempts)
+            if (result is not OAuthFailure { Kind: OAuthFailureKind.Transient } failure || attempt >= services.Options.TokenRequestAttempts
+                || (singleUse && failure.MayHaveBeenProcessed))
             {
                 return result;
             }

@@ -135,6 +135,39 @@ public sealed class RefreshSafetyTests
         Assert.Null(row.RefreshTokenSealed);
     }
 
+    [Fact]
+    public async Task Disconnect_RacingARefreshThatStoredNewTokens_RevokesThoseTooAndClearsThem()
+    {
+        await using var harness = await TokenBrokerHarness.StartAsync();
+        var refreshedMeanwhile = 0;
+        harness.RevocationEndpointAnswers(async context =>
+        {
+            // While the provider revokes the first tokens, a refresh elsewhere stores a new pair.
+            if (Interlocked.Increment(ref refreshedMeanwhile) == 1)
+            {
+                await harness.UpdateConnectionAsync(row =>
+                {
+                    row.AccessTokenSealed = harness.Vault.Protect("at-new");
+                    row.RefreshTokenSealed = harness.Vault.Protect("rt-new");
+                    row.Version++;
+                });
+            }
+        });
+        var flows = new Gatehouse.UpstreamAuth.Flows.ConnectFlows(harness.CreateServices());
+
+        var report = await flows.DisconnectAsync(harness.Server, harness.Owner, "admin", default);
+
+        Assert.Equal("revoked", report?.Status);
+        var row = await harness.ReadConnectionAsync();
+        Assert.Equal("revoked", row.Status);
+        Assert.Null(row.AccessTokenSealed);
+        Assert.Null(row.RefreshTokenSealed);
+        var revokedTokens = harness.RevocationRequests.Select(r => r.Form["token"]).ToList();
+        Assert.Contains("rt-1", revokedTokens);
+        Assert.Contains("rt-new", revokedTokens);
+        Assert.Contains("at-new", revokedTokens);
+    }
+
     /// <summary>Reads the whole request, then drops the connection without an answer: the request reached the provider.</summary>
     private static async Task DropTheConnection(HttpContext context)
     {
