@@ -410,7 +410,17 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         var outcomes = new List<string>();
         foreach (var row in rows.Where(r => r.AccessTokenSealed is not null || r.RefreshTokenSealed is not null))
         {
-            var revoked = await RevokeAtProviderAsync(server, row, ct);
+            List<string> revoked;
+            try
+            {
+                revoked = await RevokeAtProviderAsync(server, row, ct);
+            }
+            catch (Exception ex) when (ex is OutboundUrlRefusedException or OAuthProtocolException or HttpRequestException or CryptographicException)
+            {
+                // One connection failing at its provider must not stop the others from being revoked.
+                revoked = [$"revocation failed ({ex.GetType().Name})"];
+            }
+
             outcomes.Add($"{row.OwnerKind}:{row.OwnerId} {string.Join(", ", revoked)}");
             forget?.Invoke(server.Id, new ConnectionOwner(ConnectionOwner.ParseKind(row.OwnerKind), row.OwnerId));
         }
