@@ -107,6 +107,35 @@ public sealed class RefreshSafetyTests
     }
 
     [Fact]
+    public async Task Refresh_Lease_CoversEveryRetry_EvenWhenTheAttemptsOutlastTheLeaseDuration()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var harness = await TokenBrokerHarness.StartAsync((row, _) => row.AccessTokenExpiresAt = clock.GetUtcNow().AddMinutes(-1));
+        var leaseHeldDuringAttempt = new List<bool>();
+        harness.TokenEndpointAnswers(async context =>
+        {
+            var row = await harness.ReadConnectionAsync();
+            leaseHeldDuringAttempt.Add(row.RefreshLeaseHolder is not null && row.RefreshLeaseUntil > clock.GetUtcNow());
+            if (leaseHeldDuringAttempt.Count < 3)
+            {
+                // A slow, failing authorization server: each attempt takes longer than the whole lease.
+                clock.Advance(TimeSpan.FromSeconds(2));
+                await LoopbackServer.Json(context, """{"error":"temporarily_unavailable"}""", 503);
+                return;
+            }
+
+            await LoopbackServer.Json(context, TokenBrokerHarness.TokenJson("at-2", "rt-2"));
+        });
+        var broker = harness.CreateBroker(
+            new UpstreamAuthOptions { RefreshLeaseDuration = TimeSpan.FromSeconds(1), TokenRequestBackoff = TimeSpan.Zero }, time: clock);
+
+        var result = await broker.GetAsync(harness.Server, harness.Owner, default);
+
+        Assert.Equal("at-2", result.Token?.Value);
+        Assert.Equal([true, true, true], leaseHeldDuringAttempt);
+    }
+
+    [Fact]
     public async Task Refresh_RacingADisconnect_NeitherResurrectsTheConnectionNorHandsOutTheNewToken()
     {
         await using var harness = await TokenBrokerHarness.StartAsync();
