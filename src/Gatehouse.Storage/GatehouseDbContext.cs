@@ -212,6 +212,9 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.Property(c => c.ClientSource).HasMaxLength(16);
             e.Property(c => c.GrantType).HasMaxLength(32);
             e.Property(c => c.RefreshLeaseHolder).HasMaxLength(64);
+            // Every change to the tokens bumps Version; as a concurrency token it turns a lost update (two writers that
+            // read the same row) into a DbUpdateConcurrencyException instead of a silently overwritten refresh token.
+            e.Property(c => c.Version).IsConcurrencyToken();
         });
         modelBuilder.Entity<OAuthPendingFlowRecord>(e =>
         {
@@ -225,6 +228,7 @@ public sealed class GatehouseDbContext(DbContextOptions<GatehouseDbContext> opti
             e.Property(f => f.OwnerKind).HasMaxLength(16);
             e.Property(f => f.OwnerId).HasMaxLength(128);
             e.Property(f => f.ReturnPath).HasMaxLength(8192);
+            e.Property(f => f.BrowserBindingHash).HasMaxLength(64);
         });
 
         modelBuilder.Entity<GatewaySettingRecord>(e =>

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Gatehouse.Core.Connections;
 using Gatehouse.Core.Grants;
 using Gatehouse.Core.Security;
 using Gatehouse.Core.Servers;
@@ -13,7 +14,16 @@ namespace Gatehouse.Admin.Administration;
 /// Every change to servers and grants, whoever asks (CLI, admin API, YAML apply). Each change bumps the configuration
 /// revision in the same transaction, writes an audit event, and then signals running gateways.
 /// </summary>
-public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecretProtector vault, TimeProvider time, Action onChanged)
+/// <param name="db">The database.</param>
+/// <param name="vault">Seals header values and OAuth secrets.</param>
+/// <param name="time">The clock.</param>
+/// <param name="onChanged">Signals running gateways after a commit.</param>
+/// <param name="credentials">
+/// Revokes a server's upstream tokens at the provider when an update moves it to another address; without one, the
+/// tokens are still deleted (and the audit entry says they were not revoked).
+/// </param>
+public sealed partial class GatewayAdministration(
+    GatehouseDbContext db, ISecretProtector vault, TimeProvider time, Action onChanged, IServerCredentialRevoker? credentials = null)
 {
     /// <summary>Lists servers by name.</summary>
     public async Task<IReadOnlyList<ServerView>> ListServersAsync(CancellationToken ct = default)
@@ -86,6 +96,12 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
             return AdminResult<string>.Ok("unchanged");
         }
 
+        // Upstream tokens were issued for the old address (its resource and authorization server, which the address
+        // determines): they must never reach the new one. Static headers are different: the spec restates them, typed
+        // by the admin for the new address in this very change, so they stay as given.
+        var resetCredentials = record.AuthMode == "oauth" && (record.Url != spec.Url || AuthModeOf(spec) != "oauth");
+        var revokedAtProvider = resetCredentials ? await RevokeCredentialsAsync(SnapshotLoader.ToDomain(record), ct) : null;
+
         record.Url = spec.Url;
         record.Transport = transport;
         record.Enabled = spec.Enabled;
@@ -103,7 +119,25 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         record.AuthMode = AuthModeOf(spec);
 
         record.UpdatedAt = time.GetUtcNow();
-        await CommitAsync(actor, "server.update", spec.Name, $"url={spec.Url} transport={transport} enabled={spec.Enabled} headers={HeaderNames(spec)}{IdentityNote(spec)}", ct);
+        var details = $"url={spec.Url} transport={transport} enabled={spec.Enabled} headers={HeaderNames(spec)}{IdentityNote(spec)}";
+        if (!resetCredentials)
+        {
+            await CommitAsync(actor, "server.update", spec.Name, details, ct);
+            return AdminResult<string>.Ok("updated");
+        }
+
+        // One transaction: the new address, the deleted connections and pending flows, the revision and the audit entry.
+        // Running gateways are signalled only after the commit, so none reloads a half-made change.
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            var connections = await db.UpstreamConnections.Where(c => c.ServerId == record.Id).ExecuteDeleteAsync(ct);
+            var flows = await db.OAuthPendingFlows.Where(f => f.ServerId == record.Id).ExecuteDeleteAsync(ct);
+            details += $"; credentials reset ({(AuthModeOf(spec) == "oauth" ? "new address" : "no longer OAuth")}): {connections} connection(s) and {flows} pending flow(s) deleted; at the provider: {revokedAtProvider}";
+            await ConfigurationCommit.SaveAsync(db, time, static () => { }, actor, "server.update", spec.Name, details, ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        onChanged();
         return AdminResult<string>.Ok("updated");
     }
 
@@ -277,6 +311,25 @@ public sealed partial class GatewayAdministration(GatehouseDbContext db, ISecret
         Guid.TryParse(idOrLabel, out var id)
             ? await db.Grants.Include(g => g.Servers).FirstOrDefaultAsync(g => g.Id == id, ct)
             : await db.Grants.Include(g => g.Servers).FirstOrDefaultAsync(g => g.Label == idOrLabel, ct);
+
+    /// <summary>Revokes the server's stored upstream tokens at the provider; a failure is reported, never a reason to keep them.</summary>
+    private async Task<string> RevokeCredentialsAsync(ServerDefinition previous, CancellationToken ct)
+    {
+        if (credentials is null)
+        {
+            return "not revoked (no upstream OAuth client in this process)";
+        }
+
+        try
+        {
+            return await credentials.RevokeAllAsync(previous, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever went wrong at the provider, the tokens are deleted here all the same: the audit entry says so.
+            return $"revocation failed ({ex.GetType().Name})";
+        }
+    }
 
     private Task CommitAsync(string actor, string action, string target, string? details, CancellationToken ct) =>
         ConfigurationCommit.SaveAsync(db, time, onChanged, actor, action, target, details, ct);

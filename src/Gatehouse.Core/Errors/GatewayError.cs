@@ -140,6 +140,14 @@ public enum GatewayErrorId
     /// <summary>A per-user server was called with a credential that names no Gatehouse user (a grant token).</summary>
     PerUserServerNeedsUser = 1707,
 
+    /// <summary>
+    /// Connect page: the upstream callback (or a connect link) came from another browser than the one that started the
+    /// flow; nothing was stored.
+    /// </summary>
+    ConnectFlowOtherBrowser = 1710,
+
+    /// <summary>Connect page: a per-user flow's callback came from a browser signed in as another Gatehouse user; nothing was stored.</summary>
+    ConnectFlowOtherUser = 1711,
     /// <summary>An admin API body contains a <c>${...}</c> reference, which only the CLI expands, on the operator's machine.</summary>
     ApiBodyHostReference = 1900,
 

@@ -35,7 +35,9 @@ internal sealed class CliContext(string dataDirectory, bool json, TextWriter out
         var masterKey = MasterKey.Load(Storage.DataDirectory, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
         await using var db = Storage.CreateContext();
         var vault = await EnvelopeVault.OpenAsync(db, masterKey, TimeProvider.System, ct);
-        return await action(new GatewayAdministration(db, vault, TimeProvider.System, Storage.TouchChangeStamp));
+        // The upstream OAuth client revokes a server's tokens at the provider when an update moves the server elsewhere.
+        using var upstreamAuth = new UpstreamAuthServices(Storage, vault, TimeProvider.System, new UpstreamAuthOptions(), Storage.TouchChangeStamp);
+        return await action(new GatewayAdministration(db, vault, TimeProvider.System, Storage.TouchChangeStamp, new ConnectFlows(upstreamAuth)));
     }
 
     /// <summary>Runs <paramref name="action"/> with the upstream OAuth client (connect, disconnect); the public URL comes from the database unless given.</summary>

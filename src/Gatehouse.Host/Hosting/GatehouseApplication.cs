@@ -92,6 +92,7 @@ public static class GatehouseApplication
             storage.TouchChangeStamp();
             snapshots.Reload();
         }));
+        builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<IUpstreamConsentDuringSignIn, SignInUpstreamConsent>();
         builder.Services.AddSingleton<IUserConnections, UserConnections>();
         builder.Services.AddHostedService<GatewayAddressRecorder>();
@@ -123,7 +124,7 @@ public static class GatehouseApplication
             snapshots.Reload();
         }
 
-        app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed))
+        app.MapGatehouseAdminApi(storage, db => new GatewayAdministration(db, vault, TimeProvider.System, Changed, app.Services.GetRequiredService<ConnectFlows>()))
             .MapPolicyApi(storage, db => new PolicyAdministration(db, TimeProvider.System, Changed))
             .MapConnectionApi(app.Services.GetRequiredService<ConnectFlows>())
             .MapIdentityApi(app.Services.GetRequiredService<ConnectFlows>(), Changed);

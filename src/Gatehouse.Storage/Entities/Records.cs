@@ -238,6 +238,12 @@ public sealed class OAuthPendingFlowRecord
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? ConsumedAt { get; set; }
     public string? Outcome { get; set; }
+
+    /// <summary>
+    /// SHA-256 (hex) of the random value in the browser-binding cookie of the browser that started the flow (or first
+    /// opened its connect link): the callback completes the flow only in that browser. Null until a browser claims it.
+    /// </summary>
+    public string? BrowserBindingHash { get; set; }
 }
 
 /// <summary>A gateway-wide setting shared by every process on the database (for example the public URL the CLI prints).</summary>

@@ -38,17 +38,13 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
     public async ValueTask<UpstreamTokenResult> GetAsync(ServerDefinition server, ConnectionOwner owner, CancellationToken cancellationToken)
     {
         var cached = await LoadAsync(server.Id, owner, cancellationToken);
-        if (cached is null || cached.Status != ConnectionStatus.Connected || cached.SealedAccessToken is null)
+        var decision = cached is null ? RefreshAction.GiveUp : RefreshDecision.ForRequest(cached.Facts, services.Options.RefreshMargin, services.Time.GetUtcNow());
+        return decision switch
         {
-            return UpstreamTokenResult.Fail(StatusError(server, cached));
-        }
-
-        if (cached.ExpiresAt is { } expiresAt && expiresAt - services.Options.RefreshMargin <= services.Time.GetUtcNow())
-        {
-            return await RefreshOnceAsync(server, owner, cached.Version, force: false, cancellationToken);
-        }
-
-        return Open(server, cached);
+            RefreshAction.UseStored => Open(server, cached!),
+            RefreshAction.RefreshNow => await RefreshOnceAsync(server, owner, cached!.Version, force: false, cancellationToken),
+            _ => UpstreamTokenResult.Fail(StatusError(server, cached)),
+        };
     }
 
     /// <inheritdoc />
@@ -69,48 +65,37 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
             return UpstreamTokenResult.Fail(StatusError(server, row is null ? null : ToCached(row)));
         }
 
-        if (row.Version != rejected.Version && Fresh(row))
+        var verdict = RefreshDecision.AfterInsufficientScope(
+            Facts(row), rejected.Version, row.Scopes, row.RequestedScopes, challenged, row.StepUpAttempts, row.StepUpVersion, row.GrantType == "client_credentials",
+            services.Options.MaxScopeAuthorizations, services.Options.RefreshMargin, services.Time.GetUtcNow());
+        if (verdict.Action == StepUpAction.UseStored)
         {
             // The refused token is already stale (someone re-authorized or refreshed meanwhile): retry with the current one
             // rather than counting the refusal against it.
             return Remember(server, owner, row);
         }
 
-        var wanted = ScopeSet.Union(row.Scopes, row.RequestedScopes, challenged) ?? "";
         LogStepUp(logger, server.Name, challenged ?? "(none)");
-
-        if (challenged is not null && ScopeSet.Covers(row.Scopes, challenged))
+        row.StepUpAttempts = verdict.Attempts;
+        row.StepUpVersion = verdict.CountedVersion;
+        if (verdict.Action != StepUpAction.GiveUp)
         {
-            // The upstream asks for scopes the token already carries: the last authorization did not help. Count each
-            // token generation once, and stop asking at the bound rather than sending anyone round in circles.
-            if (row.StepUpVersion != row.Version)
-            {
-                row.StepUpAttempts++;
-                row.StepUpVersion = row.Version;
-            }
-
-            if (row.StepUpAttempts >= services.Options.MaxScopeAuthorizations)
-            {
-                await db.SaveChangesAsync(cancellationToken);
-                return UpstreamTokenResult.Fail(GatewayErrors.UpstreamScopeRetryLimit(server.Name, wanted, row.StepUpAttempts));
-            }
-        }
-        else
-        {
-            // New scopes: progress, not a repetition.
-            row.StepUpAttempts = 0;
+            row.RequestedScopes = verdict.WantedScopes;
+            row.UpdatedAt = services.Time.GetUtcNow();
         }
 
-        row.RequestedScopes = wanted;
-        row.UpdatedAt = services.Time.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
-        if (row.GrantType == "client_credentials")
+        if (!await TrySaveAsync(db, cancellationToken))
         {
+            return await RereadAsync(server, owner);
+        }
+
+        return verdict.Action switch
+        {
+            StepUpAction.GiveUp => UpstreamTokenResult.Fail(GatewayErrors.UpstreamScopeRetryLimit(server.Name, verdict.WantedScopes, verdict.Attempts)),
             // No person is needed: ask for the union now and retry once.
-            return await RefreshOnceAsync(server, owner, row.Version, force: true, cancellationToken);
-        }
-
-        return UpstreamTokenResult.Fail(GatewayErrors.UpstreamNeedsScope(server.Name, wanted, services.ConnectHint(server.Name), services.AdminConnectUrl(server.Name)));
+            StepUpAction.RequestNow => await RefreshOnceAsync(server, owner, row.Version, force: true, cancellationToken),
+            _ => UpstreamTokenResult.Fail(GatewayErrors.UpstreamNeedsScope(server.Name, verdict.WantedScopes, services.ConnectHint(server.Name), services.AdminConnectUrl(server.Name))),
+        };
     }
 
     /// <summary>Drops what this process cached about a connection (after connect or disconnect in this process).</summary>
@@ -199,13 +184,12 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
                 return Remember(server, owner, row);
             }
 
-            if (row.Version != staleVersion && Fresh(row))
-            {
-                // Someone (another request's refresh, another replica) already renewed it.
-                return Remember(server, owner, row);
-            }
-
-            if (!force && Fresh(row))
+            // Someone (another request's refresh, another replica) may have renewed it meanwhile.
+            var now = services.Time.GetUtcNow();
+            var decision = force
+                ? RefreshDecision.AfterRejection(Facts(row), staleVersion, services.Options.RefreshMargin, now)
+                : RefreshDecision.ForRequest(Facts(row), services.Options.RefreshMargin, now);
+            if (decision != RefreshAction.RefreshNow)
             {
                 return Remember(server, owner, row);
             }
@@ -252,11 +236,28 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
         TokenResult result = null!;
         for (var attempt = 1; attempt <= services.Options.TokenRequestAttempts; attempt++)
         {
+            if (attempt > 1 && !await RenewLeaseAsync(db, row, ct))
+            {
+                // The lease ran out during the back-off and another replica took over: its result is the one to use.
+                return await RereadAsync(server, owner);
+            }
+
             Interlocked.Increment(ref _refreshCount);
             result = refreshToken is not null
                 ? await services.Tokens.RefreshAsync(metadata, client, refreshToken, row.Resource, null, policy, ct)
                 : await services.Tokens.ClientCredentialsAsync(metadata, client, row.Resource, scope, policy, ct);
-            if (result is not OAuthFailure { Kind: OAuthFailureKind.Transient } || attempt == services.Options.TokenRequestAttempts)
+            if (result is not OAuthFailure failed)
+            {
+                break;
+            }
+
+            var next = RefreshDecision.AfterFailedAttempt(failed, refreshToken is not null, attempt, services.Options.TokenRequestAttempts);
+            if (next == FailedAttemptAction.RereadStored)
+            {
+                return await AfterLostAnswerAsync(db, server, owner, row, failed);
+            }
+
+            if (next == FailedAttemptAction.Stop)
             {
                 break;
             }
@@ -285,7 +286,14 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
                 row.LastError = null;
                 row.Version++;
                 row.UpdatedAt = now;
-                await db.SaveChangesAsync(CancellationToken.None);
+                if (!await TrySaveAsync(db, CancellationToken.None))
+                {
+                    // Someone changed the row while the provider answered (a disconnect, a new connect): their write
+                    // stands, and the tokens just obtained are dropped rather than written over it.
+                    LogLostUpdateAvoided(logger, server.Name);
+                    return await RereadAsync(server, owner);
+                }
+
                 services.OnRefresh(server.Name, "success");
                 LogRefreshed(logger, server.Name, row.Version, tokens.RefreshToken is not null);
                 return Remember(server, owner, row);
@@ -308,7 +316,11 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
                 services.OnRefresh(server.Name, "unavailable");
                 row.LastError = $"authorization server unavailable at {now:yyyy-MM-ddTHH:mm:ssZ}{Describe(failure)}";
                 row.UpdatedAt = now;
-                await db.SaveChangesAsync(CancellationToken.None);
+                if (!await TrySaveAsync(db, CancellationToken.None))
+                {
+                    return await RereadAsync(server, owner);
+                }
+
                 LogRefreshUnavailable(logger, server.Name, services.Options.TokenRequestAttempts);
                 return UpstreamTokenResult.Fail(GatewayErrors.UpstreamAuthorizationUnavailable(
                     server.Name, $"{services.Options.TokenRequestAttempts} attempts failed{(failure.StatusCode is { } status ? $", last HTTP {status}" : "")}"));
@@ -335,9 +347,67 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
         row.LastError = reason;
         row.Version++;
         row.UpdatedAt = now;
-        await db.SaveChangesAsync(CancellationToken.None);
+        if (!await TrySaveAsync(db, CancellationToken.None))
+        {
+            return await RereadAsync(server, owner);
+        }
+
         LogNeedsReauth(logger, server.Name, reason);
         return Remember(server, owner, row);
+    }
+
+    /// <summary>
+    /// A refresh request reached the authorization server but its answer was lost: the refresh token may be used up, so it
+    /// is never sent again. Another replica may have stored a rotated token meanwhile (our lease having run out); if the
+    /// row moved, that is the token to use; otherwise a person must connect again.
+    /// </summary>
+    private async Task<UpstreamTokenResult> AfterLostAnswerAsync(
+        Storage.GatehouseDbContext db, ServerDefinition server, ConnectionOwner owner, UpstreamConnectionRecord row, OAuthFailure failure)
+    {
+        services.OnRefresh(server.Name, "lost_answer");
+        await using (var fresh = services.Storage.CreateContext())
+        {
+            var stored = await FindAsync(fresh, server.Id, owner, CancellationToken.None);
+            if (stored is null || stored.Version != row.Version)
+            {
+                return Remember(server, owner, stored);
+            }
+        }
+
+        return await MarkNeedsReauthAsync(db, server, owner, row,
+            $"the answer to a refresh was lost after the request reached the authorization server ({failure}), which may have used the refresh token; " +
+            "Gatehouse never sends a refresh token twice");
+    }
+
+    /// <summary>Saves; false when the row's version moved since it was read (the concurrency token), nothing written.</summary>
+    private static async Task<bool> TrySaveAsync(Storage.GatehouseDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The connection as stored now, remembered and handed out (or its status as an error).</summary>
+    private async Task<UpstreamTokenResult> RereadAsync(ServerDefinition server, ConnectionOwner owner)
+    {
+        await using var db = services.Storage.CreateContext();
+        return Remember(server, owner, await FindAsync(db, server.Id, owner, CancellationToken.None));
+    }
+
+    /// <summary>Extends this replica's lease before another attempt, so the lease covers the whole refresh, retries included.</summary>
+    private async Task<bool> RenewLeaseAsync(Storage.GatehouseDbContext db, UpstreamConnectionRecord row, CancellationToken ct)
+    {
+        var until = services.Time.GetUtcNow() + services.Options.RefreshLeaseDuration;
+        var renewed = await db.UpstreamConnections
+            .Where(c => c.Id == row.Id && c.Version == row.Version && c.RefreshLeaseHolder == _replicaId)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.RefreshLeaseUntil, until), ct);
+        return renewed == 1;
     }
 
     private async Task<bool> TryTakeLeaseAsync(Storage.GatehouseDbContext db, UpstreamConnectionRecord row, CancellationToken ct)
@@ -390,8 +460,14 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
             : UpstreamTokenResult.Fail(StatusError(server, cached));
     }
 
-    private bool Fresh(UpstreamConnectionRecord row) =>
-        row.AccessTokenSealed is not null && (row.AccessTokenExpiresAt is not { } at || at - services.Options.RefreshMargin > services.Time.GetUtcNow());
+    private bool Fresh(UpstreamConnectionRecord row) => RefreshDecision.IsFresh(Facts(row), services.Options.RefreshMargin, services.Time.GetUtcNow());
+
+    private static StoredToken Facts(UpstreamConnectionRecord row) =>
+        new(ConnectionStatusNames.Parse(row.Status), row.AccessTokenSealed is not null, row.AccessTokenExpiresAt, ObtainedAt(row), row.Version);
+
+    /// <summary>When the stored access token was obtained: at the last refresh, or at the connect when that came later.</summary>
+    private static DateTimeOffset? ObtainedAt(UpstreamConnectionRecord row) =>
+        row.LastRefreshAt is { } refreshed && (row.ConnectedAt is not { } connected || refreshed > connected) ? refreshed : row.ConnectedAt;
 
     private GatewayError StatusError(ServerDefinition server, CachedConnection? cached)
     {
@@ -413,9 +489,12 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
     }
 
     private static CachedConnection ToCached(UpstreamConnectionRecord row) =>
-        new(row.Version, ConnectionStatusNames.Parse(row.Status), row.AccessTokenSealed, row.AccessTokenExpiresAt);
+        new(row.Version, ConnectionStatusNames.Parse(row.Status), row.AccessTokenSealed, row.AccessTokenExpiresAt, ObtainedAt(row));
 
-    private sealed record CachedConnection(long Version, ConnectionStatus Status, string? SealedAccessToken, DateTimeOffset? ExpiresAt);
+    private sealed record CachedConnection(long Version, ConnectionStatus Status, string? SealedAccessToken, DateTimeOffset? ExpiresAt, DateTimeOffset? ObtainedAt)
+    {
+        public StoredToken Facts => new(Status, SealedAccessToken is not null, ExpiresAt, ObtainedAt, Version);
+    }
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Refreshed the upstream token of server {Server} (version {Version}, new refresh token: {Rotated}).")]
     private static partial void LogRefreshed(ILogger logger, string server, long version, bool rotated);
@@ -434,4 +513,7 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
 
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Server {Server} asked for more scope ({Scope}).")]
     private static partial void LogStepUp(ILogger logger, string server, string scope);
+
+    [LoggerMessage(EventId = 7007, Level = LogLevel.Warning, Message = "The connection of server {Server} changed while its refresh ran (disconnect or new connect); the refreshed tokens were not stored over it.")]
+    private static partial void LogLostUpdateAvoided(ILogger logger, string server);
 }

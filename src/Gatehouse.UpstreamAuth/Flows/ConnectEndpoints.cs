@@ -31,12 +31,21 @@ public static class ConnectEndpoints
         {
             var links = new UserConnectLinks(services);
             routes.MapGet(GatewayAddress.ConnectPath + UserConnectLinks.Segment + "/{server}", (HttpContext context, string server, string? ticket) =>
-                UserConnectAsync(context, server, ticket, flows, links, signedInUser, loginPath));
+                UserConnectAsync(context, server, ticket, flows, services, links, signedInUser, loginPath));
         }
 
         routes.MapGet(GatewayAddress.ConnectPath + "/{flowToken}", async (HttpContext context, string flowToken) =>
         {
-            var target = await flows.AuthorizationUrlAsync(flowToken, context.RequestAborted);
+            var binding = FlowBrowserBinding.Bind(context, FlowBrowserBinding.IsSecure(context, services.PublicBaseUrl), BindingLifetime(services));
+            var (opened, target) = await flows.OpenLinkAsync(flowToken, binding, context.RequestAborted);
+            if (opened == ConnectLinkOutcome.OtherBrowser)
+            {
+                await PageAsync(context, 403, "Connect link already opened elsewhere",
+                    $"This connect link was already opened in another browser, and only that browser can complete it (GH{(int)Gatehouse.Core.Errors.GatewayErrorId.ConnectFlowOtherBrowser}). " +
+                    "Finish in that browser, or run 'gatehouse server connect <server>' for a new link and open it here.");
+                return;
+            }
+
             if (target is null)
             {
                 await PageAsync(context, 404, "Connect link not valid",
@@ -51,7 +60,10 @@ public static class ConnectEndpoints
         routes.MapGet(GatewayAddress.CallbackPath, async (HttpContext context) =>
         {
             var query = context.Request.Query;
-            var outcome = await flows.CompleteAsync(query["code"], query["state"], query["iss"], query["error"], query["error_description"], context.RequestAborted);
+            var browser = new FlowBrowser(
+                FlowBrowserBinding.PresentedHash(context, FlowBrowserBinding.IsSecure(context, services.PublicBaseUrl)),
+                signedInUser is null ? null : await signedInUser(context));
+            var outcome = await flows.CompleteAsync(query["code"], query["state"], query["iss"], query["error"], query["error_description"], browser, context.RequestAborted);
             if (outcome.RedirectTo is { } next)
             {
                 NoStore(context);
@@ -67,7 +79,7 @@ public static class ConnectEndpoints
                 return;
             }
 
-            await PageAsync(context, outcome.Succeeded ? 200 : 400,
+            await PageAsync(context, outcome.Succeeded ? 200 : outcome.WrongBrowser ? 403 : 400,
                 outcome.Succeeded ? $"Connected {outcome.Server}" : "Connection failed",
                 outcome.ContinueTo is null ? outcome.Message : outcome.Message + " You can finish signing in without this connection: the client will ask you to connect when it first needs it.",
                 outcome.ContinueTo is { } declined
@@ -127,7 +139,8 @@ public static class ConnectEndpoints
 
             try
             {
-                var start = await flows.StartAsync(definition, ConnectionOwner.Shared(definition.Id), "admin-page", null, context.RequestAborted);
+                var binding = FlowBrowserBinding.Bind(context, FlowBrowserBinding.IsSecure(context, services.PublicBaseUrl), BindingLifetime(services));
+                var start = await flows.StartInBrowserAsync(definition, ConnectionOwner.Shared(definition.Id), "admin-page", binding, context.RequestAborted);
                 NoStore(context);
                 context.Response.Redirect(start.AuthorizationUrl.ToString());
             }
@@ -160,7 +173,8 @@ public static class ConnectEndpoints
     // The person in the browser must be the user the link was minted for: someone else's link (forwarded, or planted in
     // a page) must never connect their upstream account to another person's Gatehouse user.
     private static async Task UserConnectAsync(
-        HttpContext context, string server, string? ticket, ConnectFlows flows, UserConnectLinks links, Func<HttpContext, Task<string?>> signedInUser, string? loginPath)
+        HttpContext context, string server, string? ticket, ConnectFlows flows, UpstreamAuthServices services, UserConnectLinks links,
+        Func<HttpContext, Task<string?>> signedInUser, string? loginPath)
     {
         var definition = await flows.FindServerAsync(server, context.RequestAborted);
         var intendedUser = definition is null ? null : links.Open(ticket, definition.Id);
@@ -189,7 +203,8 @@ public static class ConnectEndpoints
 
         try
         {
-            var start = await flows.StartAsync(definition, new ConnectionOwner(ConnectionOwnerKind.User, user), "user-link", null, context.RequestAborted);
+            var binding = FlowBrowserBinding.Bind(context, FlowBrowserBinding.IsSecure(context, services.PublicBaseUrl), BindingLifetime(services));
+            var start = await flows.StartInBrowserAsync(definition, new ConnectionOwner(ConnectionOwnerKind.User, user), "user-link", binding, context.RequestAborted);
             NoStore(context);
             context.Response.Redirect(start.AuthorizationUrl.ToString());
         }
@@ -198,6 +213,9 @@ public static class ConnectEndpoints
             await PageAsync(context, 502, "Connection failed", ex.Message);
         }
     }
+
+    /// <summary>The binding cookie outlives any flow it may be bound to (a flow started at the end of its lifetime still completes).</summary>
+    internal static TimeSpan BindingLifetime(UpstreamAuthServices services) => services.Options.FlowLifetime * 2;
 
     private static void NoStore(HttpContext context)
     {

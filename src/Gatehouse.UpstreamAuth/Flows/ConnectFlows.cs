@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Core.Connections;
+using Gatehouse.Core.Errors;
 using Gatehouse.Core.Servers;
 using Gatehouse.Storage;
 using Gatehouse.Storage.Configuration;
@@ -30,10 +31,34 @@ public sealed record ConnectStart(Uri ConnectUrl, Uri AuthorizationUrl, DateTime
 public sealed record ConnectOutcome(bool Succeeded, string? Server, string Message, Uri? RedirectTo = null)
 {
     /// <summary>
+    /// The callback came from a browser (or a Gatehouse user) other than the one that started the flow: nothing was
+    /// stored, and the page says so (403).
+    /// </summary>
+    public bool WrongBrowser { get; init; }
+
+    /// <summary>
     /// The Gatehouse path the browser continues to (a sign-in that passed through this upstream consent): at once on
     /// success, by a link on the failure page (marked declined, so the sign-in finishes without the connection).
     /// </summary>
     public string? ContinueTo { get; init; }
+}
+
+/// <summary>Who is at the callback: the browser's binding (see <see cref="FlowBrowserBinding"/>) and the Gatehouse user signed in there.</summary>
+/// <param name="BindingHash">Hash of the binding cookie the browser presented, or null.</param>
+/// <param name="SignedInUserId">The Gatehouse user signed in in this browser, or null.</param>
+public sealed record FlowBrowser(string? BindingHash, string? SignedInUserId);
+
+/// <summary>What opening a connect link leads to.</summary>
+public enum ConnectLinkOutcome
+{
+    /// <summary>The flow is pending and bound to this browser: go to the authorization page.</summary>
+    Authorize,
+
+    /// <summary>The link is unknown, used or expired.</summary>
+    NotValid,
+
+    /// <summary>Another browser opened the link first; it stays bound to that one.</summary>
+    OtherBrowser,
 }
 
 /// <summary>A connection just made or changed, as the CLI shows it.</summary>
@@ -49,7 +74,7 @@ public sealed record ConnectionReport(string Server, string Status, string? Issu
 /// Connecting, completing and disconnecting upstream OAuth connections. Pending authorizations live in the database
 /// (state and PKCE verifier sealed), so any replica can complete them and a restart loses none.
 /// </summary>
-public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, ConnectionOwner>? forget = null)
+public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, ConnectionOwner>? forget = null) : IServerCredentialRevoker
 {
     private const string ReregisteredMarker = " (re-registered)";
     private readonly ClientRegistry _clients = new(services);
@@ -62,10 +87,21 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         return record is null ? null : SnapshotLoader.ToDomain(record);
     }
 
-    /// <summary>Starts an authorization-code flow (discovery, client resolution, PKCE, state) and stores it as pending.</summary>
+    /// <summary>
+    /// Starts an authorization-code flow (discovery, client resolution, PKCE, state) and stores it as pending, bound to no
+    /// browser yet: the first browser that opens <see cref="ConnectStart.ConnectUrl"/> claims it (the CLI and admin API).
+    /// </summary>
     /// <exception cref="ConnectException">The server is not an OAuth server, or discovery or registration failed; the message says why.</exception>
     public async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, CancellationToken ct) =>
-        await StartAsync(server, owner, initiatedBy, scopes, returnPath: null, forceNewRegistration: false, ct);
+        await StartAsync(server, owner, initiatedBy, scopes, returnPath: null, browserBindingHash: null, forceNewRegistration: false, ct);
+
+    /// <summary>
+    /// Starts an authorization-code flow from a page in the person's browser, bound to it at once
+    /// (<see cref="FlowBrowserBinding.Bind"/>): the browser is sent straight to <see cref="ConnectStart.AuthorizationUrl"/>.
+    /// </summary>
+    /// <exception cref="ConnectException">As <see cref="StartAsync(ServerDefinition, ConnectionOwner, string, string?, CancellationToken)"/>.</exception>
+    public async Task<ConnectStart> StartInBrowserAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string browserBindingHash, CancellationToken ct) =>
+        await StartAsync(server, owner, initiatedBy, null, returnPath: null, browserBindingHash, forceNewRegistration: false, ct);
 
     /// <summary>
     /// Starts an authorization-code flow whose callback sends the browser on to <paramref name="returnPath"/> (a path on
@@ -74,11 +110,13 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
     /// appended, so the sign-in can finish without the connection.
     /// </summary>
     /// <exception cref="ConnectException">As <see cref="StartAsync(ServerDefinition, ConnectionOwner, string, string?, CancellationToken)"/>.</exception>
-    public async Task<ConnectStart> StartAsync(ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string returnPath, CancellationToken ct) =>
-        await StartAsync(server, owner, initiatedBy, scopes, returnPath, forceNewRegistration: false, ct);
+    public async Task<ConnectStart> StartAsync(
+        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string returnPath, string browserBindingHash, CancellationToken ct) =>
+        await StartAsync(server, owner, initiatedBy, scopes, returnPath, browserBindingHash, forceNewRegistration: false, ct);
 
     private async Task<ConnectStart> StartAsync(
-        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string? returnPath, bool forceNewRegistration, CancellationToken ct)
+        ServerDefinition server, ConnectionOwner owner, string initiatedBy, string? scopes, string? returnPath, string? browserBindingHash, bool forceNewRegistration,
+        CancellationToken ct)
     {
         var settings = RequireOAuth(server);
         if (settings.Grant == UpstreamOAuthGrant.ClientCredentials)
@@ -128,6 +166,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             AuthorizationUrlSealed = services.Vault.Protect(authorizationUrl.ToString()),
             InitiatedBy = initiatedBy,
             ReturnPath = returnPath,
+            BrowserBindingHash = browserBindingHash,
             CreatedAt = now,
             ExpiresAt = expiresAt,
         });
@@ -165,18 +204,42 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
     }
 
-    /// <summary>Where Gatehouse's connect link sends the browser: the authorization page, while the flow is pending.</summary>
-    public async Task<Uri?> AuthorizationUrlAsync(string flowToken, CancellationToken ct)
+    /// <summary>
+    /// Where Gatehouse's connect link sends the browser: the authorization page, while the flow is pending and bound to
+    /// this browser. The first browser to open a link not yet bound claims it (one conditional update, so two browsers
+    /// racing cannot both win); any other browser is refused from then on.
+    /// </summary>
+    /// <param name="flowToken">The link's token.</param>
+    /// <param name="browserBindingHash">The hash of this browser's binding cookie (<see cref="FlowBrowserBinding.Bind"/>).</param>
+    /// <param name="ct">Cancellation.</param>
+    public async Task<(ConnectLinkOutcome Outcome, Uri? AuthorizationUrl)> OpenLinkAsync(string flowToken, string browserBindingHash, CancellationToken ct)
     {
         await using var db = services.Storage.CreateContext();
         var id = Hash(flowToken);
         var now = services.Time.GetUtcNow();
+        await db.OAuthPendingFlows.Where(f => f.Id == id && f.BrowserBindingHash == null && f.ConsumedAt == null && f.ExpiresAt > now)
+            .ExecuteUpdateAsync(u => u.SetProperty(f => f.BrowserBindingHash, browserBindingHash), ct);
         var flow = await db.OAuthPendingFlows.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id, ct);
-        return flow is null || flow.ConsumedAt is not null || flow.ExpiresAt <= now ? null : new Uri(services.Vault.Unprotect(flow.AuthorizationUrlSealed));
+        if (flow is null || flow.ConsumedAt is not null || flow.ExpiresAt <= now)
+        {
+            return (ConnectLinkOutcome.NotValid, null);
+        }
+
+        return FlowBrowserBinding.Matches(flow.BrowserBindingHash, browserBindingHash)
+            ? (ConnectLinkOutcome.Authorize, new Uri(services.Vault.Unprotect(flow.AuthorizationUrlSealed)))
+            : (ConnectLinkOutcome.OtherBrowser, null);
     }
 
-    /// <summary>Completes an authorization at Gatehouse's redirect URI: checks state (single use, unexpired) and <c>iss</c>, redeems the code, stores the tokens.</summary>
-    public async Task<ConnectOutcome> CompleteAsync(string? code, string? state, string? iss, string? error, string? errorDescription, CancellationToken ct)
+    /// <summary>
+    /// Completes an authorization at Gatehouse's redirect URI: checks state (single use, unexpired), that the browser is
+    /// the one that started the flow (and, for a person's own connection, is signed in as that person), and <c>iss</c>;
+    /// redeems the code and stores the tokens.
+    /// </summary>
+    /// <remarks>
+    /// A callback from the wrong browser or user still consumes the flow and stores nothing: its state has left the
+    /// starter's browser, so it must never complete later, and <c>server connect --wait</c> reports the refusal at once.
+    /// </remarks>
+    public async Task<ConnectOutcome> CompleteAsync(string? code, string? state, string? iss, string? error, string? errorDescription, FlowBrowser browser, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(state))
         {
@@ -205,6 +268,12 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
 
         var server = SnapshotLoader.ToDomain(serverRecord);
+        if (Refuse(flow, browser, server.Name) is { } refused)
+        {
+            await db.SaveChangesAsync(ct);
+            return refused;
+        }
+
         var metadata = UpstreamAuthServices.Deserialize(flow.AuthorizationServerJson);
         var check = AuthorizationCallback.Validate(code, state, iss, error, errorDescription, flow.Issuer, metadata.AuthorizationResponseIssParameterSupported == true);
         if (!check.Succeeded)
@@ -222,7 +291,8 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
 
         var result = await WithRetriesAsync(() => services.Tokens.ExchangeCodeAsync(
-            metadata, client, check.Code!, services.Vault.Unprotect(flow.CodeVerifierSealed), new Uri(flow.RedirectUri), flow.Resource, UpstreamAuthServices.PolicyFor(server), ct), ct);
+            metadata, client, check.Code!, services.Vault.Unprotect(flow.CodeVerifierSealed), new Uri(flow.RedirectUri), flow.Resource, UpstreamAuthServices.PolicyFor(server), ct),
+            singleUse: true, ct);
 
         if (result is OAuthFailure { Kind: OAuthFailureKind.InvalidClient } && flow.ClientSource == ClientRegistry.Dynamic
             && flow.InitiatedBy?.EndsWith(ReregisteredMarker, StringComparison.Ordinal) != true)
@@ -231,7 +301,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
             await _clients.ForgetAsync(flow.Issuer, flow.ClientId, ct);
             Finish(flow, false, server.Name, "invalid_client: registering again");
             await db.SaveChangesAsync(ct);
-            var restart = await StartAsync(server, owner, (flow.InitiatedBy ?? "unknown") + ReregisteredMarker, flow.Scopes, flow.ReturnPath, forceNewRegistration: true, ct);
+            var restart = await StartAsync(server, owner, (flow.InitiatedBy ?? "unknown") + ReregisteredMarker, flow.Scopes, flow.ReturnPath, flow.BrowserBindingHash, forceNewRegistration: true, ct);
             return new ConnectOutcome(false, server.Name, "The authorization server no longer knew Gatehouse's registration; Gatehouse registered again. Continue to authorize.", restart.AuthorizationUrl);
         }
 
@@ -267,7 +337,7 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         var client = await ResolveClientAsync(server, discovery.AuthorizationServer, discovery.Issuer, new Uri("urn:ietf:wg:oauth:2.0:oob"), null, false, ct);
         var requested = scopes ?? discovery.SelectScopes(settings.Scopes, wantsRefreshToken: false);
         var result = await WithRetriesAsync(() => services.Tokens.ClientCredentialsAsync(
-            discovery.AuthorizationServer, client.Credentials, discovery.Resource, requested, UpstreamAuthServices.PolicyFor(server), ct), ct);
+            discovery.AuthorizationServer, client.Credentials, discovery.Resource, requested, UpstreamAuthServices.PolicyFor(server), ct), singleUse: false, ct);
         if (result is not TokenSet tokens)
         {
             var failure = (OAuthFailure)result;
@@ -293,49 +363,106 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
 
         var revoked = new List<string>();
-        if (row.AuthorizationServerJson is { } json && (row.RefreshTokenSealed is not null || row.AccessTokenSealed is not null))
+        string detail;
+        for (var attempt = 1; ; attempt++)
         {
-            var metadata = UpstreamAuthServices.Deserialize(json);
-            var client = await _clients.ForConnectionAsync(server, metadata, row.ClientSource, row.ClientId, row.Issuer, ct);
-            if (metadata.RevocationEndpoint is null)
+            revoked.AddRange(await RevokeAtProviderAsync(server, row, ct));
+            var now = services.Time.GetUtcNow();
+            row.Status = ConnectionStatus.Revoked.ToName();
+            row.AccessTokenSealed = null;
+            row.AccessTokenExpiresAt = null;
+            row.RefreshTokenSealed = null;
+            row.RefreshTokenExpiresAt = null;
+            row.RequestedScopes = null;
+            row.StepUpAttempts = 0;
+            row.LastError = null;
+            row.Version++;
+            row.UpdatedAt = now;
+            detail = revoked.Count == 0 ? "no tokens were stored" : string.Join("; ", revoked);
+            try
             {
-                revoked.Add("the provider advertises no revocation endpoint");
+                await ConfigurationCommit.SaveAsync(db, services.Time, services.OnChanged, actor, "server.disconnect", server.Name, $"owner={owner} {detail}", ct);
+                break;
             }
-            else if (client is null)
+            catch (DbUpdateConcurrencyException) when (attempt < 3)
             {
-                revoked.Add("the client registration is gone, so nothing could be revoked at the provider");
-            }
-            else
-            {
-                // The refresh token first: revoking it usually ends the whole grant, access tokens included.
-                foreach (var (sealedToken, hint) in new[] { (row.RefreshTokenSealed, "refresh_token"), (row.AccessTokenSealed, "access_token") })
+                // A refresh stored new tokens between the read and this write (Version is a concurrency token): revoke
+                // those too and clear again, rather than leave them behind or fail the disconnect.
+                db.ChangeTracker.Clear();
+                row = await FindConnectionAsync(db, server.Id, owner, ct);
+                if (row is null)
                 {
-                    if (sealedToken is null)
-                    {
-                        continue;
-                    }
-
-                    var outcome = await services.Tokens.RevokeAsync(metadata, client, services.Vault.Unprotect(sealedToken), hint, UpstreamAuthServices.PolicyFor(server), ct);
-                    revoked.Add($"{hint}: {outcome}");
+                    forget?.Invoke(server.Id, owner);
+                    return null;
                 }
             }
         }
 
-        var now = services.Time.GetUtcNow();
-        row.Status = ConnectionStatus.Revoked.ToName();
-        row.AccessTokenSealed = null;
-        row.AccessTokenExpiresAt = null;
-        row.RefreshTokenSealed = null;
-        row.RefreshTokenExpiresAt = null;
-        row.RequestedScopes = null;
-        row.StepUpAttempts = 0;
-        row.LastError = null;
-        row.Version++;
-        row.UpdatedAt = now;
-        var detail = revoked.Count == 0 ? "no tokens were stored" : string.Join("; ", revoked);
-        await ConfigurationCommit.SaveAsync(db, services.Time, services.OnChanged, actor, "server.disconnect", server.Name, $"owner={owner} {detail}", ct);
         forget?.Invoke(server.Id, owner);
         return new ConnectionReport(server.Name, row.Status, row.Issuer, row.Scopes, null, detail);
+    }
+
+    /// <inheritdoc />
+    public async Task<string> RevokeAllAsync(ServerDefinition server, CancellationToken ct)
+    {
+        await using var db = services.Storage.CreateContext();
+        var rows = await db.UpstreamConnections.AsNoTracking().Where(c => c.ServerId == server.Id).ToListAsync(ct);
+        var outcomes = new List<string>();
+        foreach (var row in rows.Where(r => r.AccessTokenSealed is not null || r.RefreshTokenSealed is not null))
+        {
+            List<string> revoked;
+            try
+            {
+                revoked = await RevokeAtProviderAsync(server, row, ct);
+            }
+            catch (Exception ex) when (ex is OutboundUrlRefusedException or OAuthProtocolException or HttpRequestException or CryptographicException)
+            {
+                // One connection failing at its provider must not stop the others from being revoked.
+                revoked = [$"revocation failed ({ex.GetType().Name})"];
+            }
+
+            outcomes.Add($"{row.OwnerKind}:{row.OwnerId} {string.Join(", ", revoked)}");
+            forget?.Invoke(server.Id, new ConnectionOwner(ConnectionOwner.ParseKind(row.OwnerKind), row.OwnerId));
+        }
+
+        return outcomes.Count == 0 ? "no tokens were stored" : string.Join("; ", outcomes);
+    }
+
+    /// <summary>Revokes a connection's tokens at its provider (refresh token first); what happened to each, never a token.</summary>
+    private async Task<List<string>> RevokeAtProviderAsync(ServerDefinition server, UpstreamConnectionRecord row, CancellationToken ct)
+    {
+        var revoked = new List<string>();
+        if (row.AuthorizationServerJson is not { } json || (row.RefreshTokenSealed is null && row.AccessTokenSealed is null))
+        {
+            return revoked;
+        }
+
+        var metadata = UpstreamAuthServices.Deserialize(json);
+        var client = await _clients.ForConnectionAsync(server, metadata, row.ClientSource, row.ClientId, row.Issuer, ct);
+        if (metadata.RevocationEndpoint is null)
+        {
+            revoked.Add("the provider advertises no revocation endpoint");
+        }
+        else if (client is null)
+        {
+            revoked.Add("the client registration is gone, so nothing could be revoked at the provider");
+        }
+        else
+        {
+            // The refresh token first: revoking it usually ends the whole grant, access tokens included.
+            foreach (var (sealedToken, hint) in new[] { (row.RefreshTokenSealed, "refresh_token"), (row.AccessTokenSealed, "access_token") })
+            {
+                if (sealedToken is null)
+                {
+                    continue;
+                }
+
+                var outcome = await services.Tokens.RevokeAsync(metadata, client, services.Vault.Unprotect(sealedToken), hint, UpstreamAuthServices.PolicyFor(server), ct);
+                revoked.Add($"{hint}: {outcome}");
+            }
+        }
+
+        return revoked;
     }
 
     private async Task<UpstreamConnectionRecord> StoreAsync(
@@ -409,12 +536,17 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
         }
     }
 
-    private async Task<TokenResult> WithRetriesAsync(Func<Task<TokenResult>> request, CancellationToken ct)
+    /// <summary>
+    /// Retries transient failures with back-off; a request carrying a single-use credential (an authorization code) is
+    /// not repeated once it may have reached the server: a replayed code makes the server revoke what it issued.
+    /// </summary>
+    private async Task<TokenResult> WithRetriesAsync(Func<Task<TokenResult>> request, bool singleUse, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             var result = await request();
-            if (result is not OAuthFailure { Kind: OAuthFailureKind.Transient } || attempt >= services.Options.TokenRequestAttempts)
+            if (result is not OAuthFailure { Kind: OAuthFailureKind.Transient } failure || attempt >= services.Options.TokenRequestAttempts
+                || (singleUse && failure.MayHaveBeenProcessed))
             {
                 return result;
             }
@@ -433,6 +565,33 @@ public sealed class ConnectFlows(UpstreamAuthServices services, Action<Guid, Con
     {
         var url = GatewayAddress.ClientMetadataUrl(baseUrl);
         return url.Scheme == Uri.UriSchemeHttps || (settings.AllowLoopback && url.IsLoopback) ? url : null;
+    }
+
+    /// <summary>The refusal when the callback's browser is not the flow's, or (for a person's own connection) its user is not the owner.</summary>
+    private static ConnectOutcome? Refuse(OAuthPendingFlowRecord flow, FlowBrowser browser, string server)
+    {
+        string? message = null;
+        if (!FlowBrowserBinding.Matches(flow.BrowserBindingHash, browser.BindingHash))
+        {
+            message = $"This authorization for '{server}' was started in another browser, so Gatehouse stored nothing (GH{(int)GatewayErrorId.ConnectFlowOtherBrowser}). " +
+                "The link to the authorization server works only in the browser where the connection was started: start again there" +
+                (ConnectionOwner.ParseKind(flow.OwnerKind) == ConnectionOwnerKind.Server ? $" ('gatehouse server connect {server}' prints a new link)." : " (retry the call in your MCP client for a new link).") +
+                " If someone sent you this link, do not use it: it would connect your account for them.";
+        }
+        else if (ConnectionOwner.ParseKind(flow.OwnerKind) == ConnectionOwnerKind.User && browser.SignedInUserId != flow.OwnerId)
+        {
+            message = $"This authorization for '{server}' was started by another Gatehouse user than the one signed in in this browser, so Gatehouse stored nothing (GH{(int)GatewayErrorId.ConnectFlowOtherUser}). " +
+                "Sign in to Gatehouse as the person who started it and connect again (retry the call in the MCP client for a new link).";
+        }
+
+        if (message is null)
+        {
+            return null;
+        }
+
+        // No way back into a sign-in either: its authorization request belongs to the browser that started it.
+        flow.Outcome = message.Length > 500 ? message[..500] : message;
+        return new ConnectOutcome(false, server, message) { WrongBrowser = true };
     }
 
     private static ConnectOutcome Finish(OAuthPendingFlowRecord flow, bool succeeded, string? server, string message)

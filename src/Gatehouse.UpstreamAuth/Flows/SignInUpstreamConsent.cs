@@ -1,6 +1,7 @@
 using Gatehouse.Core.Connections;
 using Gatehouse.Core.Servers;
 using Gatehouse.UpstreamAuth.Connections;
+using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -13,8 +14,12 @@ namespace Gatehouse.UpstreamAuth.Flows;
 /// <remarks>
 /// Best effort by design: when the upstream cannot be reached or discovered, the sign-in goes on without it and the
 /// first call answers with a connect link instead (URL elicitation or an error carrying the URL), as before.
+/// The flow is bound to the browser signing in (<see cref="FlowBrowserBinding"/>): the authorization request's response
+/// carries the binding cookie, reached through <see cref="IHttpContextAccessor"/> because the sign-in contract lives in
+/// Core, which knows nothing of HTTP.
 /// </remarks>
-public sealed class SignInUpstreamConsent(ConnectFlows flows, UpstreamAuthServices services, ILogger<SignInUpstreamConsent> logger) : IUpstreamConsentDuringSignIn
+public sealed class SignInUpstreamConsent(ConnectFlows flows, UpstreamAuthServices services, IHttpContextAccessor http, ILogger<SignInUpstreamConsent> logger)
+    : IUpstreamConsentDuringSignIn
 {
     /// <inheritdoc />
     public async Task<Uri?> StartIfNeededAsync(string serverName, string userId, string returnPath, CancellationToken ct)
@@ -22,6 +27,12 @@ public sealed class SignInUpstreamConsent(ConnectFlows flows, UpstreamAuthServic
         var server = await flows.FindServerAsync(serverName, ct);
         if (server is not { AuthMode: UpstreamAuthMode.OAuth, OAuth: { PerUser: true, Grant: UpstreamOAuthGrant.AuthorizationCode } })
         {
+            return null;
+        }
+
+        if (http.HttpContext is not { } context)
+        {
+            // Not in a browser request: nothing to bind a flow to, so no detour.
             return null;
         }
 
@@ -40,7 +51,8 @@ public sealed class SignInUpstreamConsent(ConnectFlows flows, UpstreamAuthServic
 
         try
         {
-            var start = await flows.StartAsync(server, owner, "sign-in", null, returnPath, ct);
+            var binding = FlowBrowserBinding.Bind(context, FlowBrowserBinding.IsSecure(context, services.PublicBaseUrl), ConnectEndpoints.BindingLifetime(services));
+            var start = await flows.StartAsync(server, owner, "sign-in", null, returnPath, binding, ct);
             return start.AuthorizationUrl;
         }
         catch (ConnectException ex)

@@ -186,11 +186,17 @@ public sealed class TokenEndpointClient
         }
         catch (HttpRequestException ex)
         {
-            return (null, new OAuthFailure(OAuthFailureKind.Transient, "network_error", $"{OutboundUrlRefusedException.Describe(endpoint)} could not be reached: {ex.Message}", null));
+            // Only a connection that was never made proves the request was not sent; a drop after that may follow a
+            // request the server already handled.
+            var neverSent = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError;
+            return (null, new OAuthFailure(OAuthFailureKind.Transient, "network_error", $"{OutboundUrlRefusedException.Describe(endpoint)} could not be reached: {ex.Message}", null)
+            {
+                MayHaveBeenProcessed = !neverSent,
+            });
         }
         catch (TimeoutException ex)
         {
-            return (null, new OAuthFailure(OAuthFailureKind.Transient, "timeout", ex.Message, null));
+            return (null, new OAuthFailure(OAuthFailureKind.Transient, "timeout", ex.Message, null) { MayHaveBeenProcessed = true });
         }
     }
 
@@ -293,7 +299,13 @@ public sealed class TokenEndpointClient
         var retryAfter = RetryAfter(response);
         if (status is 408 or 429 || status >= 500 || error is "temporarily_unavailable")
         {
-            return new OAuthFailure(OAuthFailureKind.Transient, error ?? $"http_{status}", description ?? $"The {what} answered HTTP {status}.", status) { RetryAfter = retryAfter };
+            // 429, 503 and temporarily_unavailable say the server did not handle the request; a 500, 502 or 504 (or a
+            // 408 after the body was sent) may come after it did.
+            var notHandled = status is 429 or 503 || error is "temporarily_unavailable";
+            return new OAuthFailure(OAuthFailureKind.Transient, error ?? $"http_{status}", description ?? $"The {what} answered HTTP {status}.", status)
+            {
+                RetryAfter = retryAfter, MayHaveBeenProcessed = !notHandled,
+            };
         }
 
         if (status is >= 300 and < 400)

@@ -63,6 +63,14 @@ public sealed record OAuthFailure(OAuthFailureKind Kind, string Error, string? D
     /// <summary>How long the server asked to wait (<c>Retry-After</c>), when it did.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>
+    /// The request may have reached the server and been acted on although no usable answer came back (a timeout, a
+    /// connection dropped once the request was sent, a 500 or a gateway error): a single-use credential it carried (a
+    /// rotating refresh token, a code) may be used up. False when the request provably was not handled: the connection
+    /// was never made, or the server said so (429, 503, <c>temporarily_unavailable</c>).
+    /// </summary>
+    public bool MayHaveBeenProcessed { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"{Error}{(StatusCode is { } status ? $" (HTTP {status})" : "")}{(Description is { Length: > 0 } description ? ": " + description : "")}";

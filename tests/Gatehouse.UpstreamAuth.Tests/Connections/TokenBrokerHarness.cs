@@ -31,6 +31,7 @@ internal sealed class TokenBrokerHarness : IAsyncDisposable
     private readonly string _dataDirectory;
     private readonly List<UpstreamAuthServices> _services = [];
     private Func<HttpContext, Task> _tokenEndpoint = context => LoopbackServer.Json(context, """{"error":"server_error"}""", 500);
+    private Func<HttpContext, Task> _revocationEndpoint = _ => Task.CompletedTask;
     private long _revision = 1;
 
     private TokenBrokerHarness(string dataDirectory, GatehouseStorage storage)
@@ -74,7 +75,11 @@ internal sealed class TokenBrokerHarness : IAsyncDisposable
             harness.Vault = await EnvelopeVault.OpenAsync(db, MasterKey.Load(directory, null), TimeProvider.System);
         }
 
-        harness.AuthorizationServer = await LoopbackServer.StartAsync((app, _) => app.MapPost("/token", (HttpContext c) => harness._tokenEndpoint(c)));
+        harness.AuthorizationServer = await LoopbackServer.StartAsync((app, _) =>
+        {
+            app.MapPost("/token", (HttpContext c) => harness._tokenEndpoint(c));
+            app.MapPost("/revoke", (HttpContext c) => harness._revocationEndpoint(c));
+        });
         harness.Server = harness.Server with
         {
             OAuth = new UpstreamOAuthSettings { AllowLoopback = true, ClientId = "c1", ProtectedClientSecret = harness.Vault.Protect("s1") },
@@ -85,6 +90,20 @@ internal sealed class TokenBrokerHarness : IAsyncDisposable
 
     /// <summary>Sets how the token endpoint answers from now on.</summary>
     public void TokenEndpointAnswers(Func<HttpContext, Task> answer) => _tokenEndpoint = answer;
+
+    /// <summary>Sets how the revocation endpoint answers from now on (by default: 200, empty).</summary>
+    public void RevocationEndpointAnswers(Func<HttpContext, Task> answer) => _revocationEndpoint = answer;
+
+    /// <summary>The revocation requests received, in order.</summary>
+    public IReadOnlyList<RecordedRequest> RevocationRequests => AuthorizationServer.Requests.Where(r => r.Path == "/revoke").ToArray();
+
+    /// <summary>Upstream OAuth services of their own over the shared database and vault (for connect and disconnect).</summary>
+    public UpstreamAuthServices CreateServices()
+    {
+        var services = new UpstreamAuthServices(Storage, Vault, TimeProvider.System, new UpstreamAuthOptions { TokenRequestBackoff = TimeSpan.FromMilliseconds(10) }, () => { });
+        _services.Add(services);
+        return services;
+    }
 
     /// <summary>The token endpoint answers every request with <paramref name="json"/> and <paramref name="status"/>.</summary>
     public void TokenEndpointAnswers(string json, int status = 200) => _tokenEndpoint = context => LoopbackServer.Json(context, json, status);
@@ -159,6 +178,7 @@ internal sealed class TokenBrokerHarness : IAsyncDisposable
         {
             Issuer = AuthorizationServer.Origin,
             TokenEndpoint = AuthorizationServer.Url("/token"),
+            RevocationEndpoint = AuthorizationServer.Url("/revoke"),
             GrantTypesSupported = ["authorization_code", "refresh_token", "client_credentials"],
             TokenEndpointAuthMethodsSupported = ["client_secret_basic"],
         };

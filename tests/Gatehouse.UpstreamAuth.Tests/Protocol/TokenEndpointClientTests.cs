@@ -229,6 +229,26 @@ public sealed class TokenEndpointClientTests : IDisposable
         Assert.Equal("http_503", failure.Error);
         Assert.Equal(503, failure.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(7), failure.RetryAfter);
+        Assert.False(failure.MayHaveBeenProcessed);
+    }
+
+    [Fact]
+    public async Task An_answer_dropped_after_the_request_arrived_or_a_500_may_have_been_processed()
+    {
+        await using var dropping = await LoopbackServer.StartAsync((app, _) => app.MapPost("/token", async (HttpContext c) =>
+        {
+            await c.Request.ReadFormAsync();
+            c.Abort();
+        }));
+        await using var failing = await TokenServerAsync("""{"error":"server_error"}""", 500);
+
+        var dropped = Assert.IsType<OAuthFailure>(await _tokens.RefreshAsync(Metadata(dropping), Basic, "rt", null, null, Policy, default));
+        var failed = Assert.IsType<OAuthFailure>(await _tokens.RefreshAsync(Metadata(failing), Basic, "rt", null, null, Policy, default));
+
+        Assert.Equal(OAuthFailureKind.Transient, dropped.Kind);
+        Assert.True(dropped.MayHaveBeenProcessed);
+        Assert.Equal(OAuthFailureKind.Transient, failed.Kind);
+        Assert.True(failed.MayHaveBeenProcessed);
     }
 
     [Fact]
@@ -236,7 +256,9 @@ public sealed class TokenEndpointClientTests : IDisposable
     {
         await using var server = await TokenServerAsync("""{"error":"slow_down"}""", 429);
 
-        Assert.Equal(OAuthFailureKind.Transient, Assert.IsType<OAuthFailure>(await _tokens.RefreshAsync(Metadata(server), Basic, "rt", null, null, Policy, default)).Kind);
+        var failure = Assert.IsType<OAuthFailure>(await _tokens.RefreshAsync(Metadata(server), Basic, "rt", null, null, Policy, default));
+        Assert.Equal(OAuthFailureKind.Transient, failure.Kind);
+        Assert.False(failure.MayHaveBeenProcessed);
     }
 
     [Fact]
@@ -249,6 +271,7 @@ public sealed class TokenEndpointClientTests : IDisposable
         Assert.Equal(OAuthFailureKind.Transient, failure.Kind);
         Assert.Equal("network_error", failure.Error);
         Assert.Null(failure.StatusCode);
+        Assert.False(failure.MayHaveBeenProcessed);
         Assert.DoesNotContain("secret-refresh-token", failure.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", failure.ToString(), StringComparison.Ordinal);
     }
