@@ -326,12 +326,9 @@ public sealed class StreamableHttpEndpoint(
             return (null, version, GatewayErrors.InvalidProtocolVersion(version));
         }
 
-        switch (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem))
+        if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
         {
-            case EnvelopeReader.Outcome.MalformedJson:
-                return (null, version, GatewayErrors.MalformedJson());
-            case EnvelopeReader.Outcome.NotJsonRpc:
-                return (null, version, GatewayErrors.InvalidJsonRpc(problem!));
+            return (null, version, EnvelopeReader.ErrorFor(outcome, problem));
         }
 
         if (envelope.IsBatch && !McpProtocol.AllowsBatches(version))

@@ -73,7 +73,7 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
     public static Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter(PolicySet set) =>
         ReferenceEquals(set, PolicySet.Empty)
             ? null
-            : message => ListResultFilter.Filter(message.Span, (kind, name) => PolicyEvaluator.IsHidden(set, ToTarget(kind), name));
+            : message => ListResultFilter.Filter(message.Span, (kind, name) => IsListedHidden(set, kind, name));
 
     private byte[]? CheckOne(PolicySet set, GatewayPrincipal principal, JsonRpcEnvelope message, ReadOnlyMemory<byte> body, ProxyExchange? exchange, ref List<QuotaReservation>? reservations)
     {
@@ -81,6 +81,27 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         {
             // Lists are filtered on the way back; other methods (initialize, ping, notifications) carry no target.
             return null;
+        }
+
+        if (target == PolicyTarget.Resource)
+        {
+            // Decided (and logged) in normal form, so spellings a lenient upstream reads alike get one decision.
+            if (!ResourceUri.TryNormalize(name, out var normalized, out var problem))
+            {
+                if (exchange is not null)
+                {
+                    exchange.Decision = DecisionKinds.Deny;
+                    exchange.Rule = UnnormalizableRule;
+                }
+
+                return Refuse(exchange, GatewayErrors.UnnormalizableResourceUri(problem!), message.RawId, UnnormalizableRule);
+            }
+
+            name = normalized;
+            if (exchange is not null)
+            {
+                exchange.Target = name;
+            }
         }
 
         var (offset, length) = message.ArgumentsRange;
@@ -223,6 +244,16 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         "resources/read" => PolicyTarget.Resource,
         "prompts/get" => PolicyTarget.Prompt,
         _ => null,
+    };
+
+    private const string UnnormalizableRule = "(unnormalizable resource URI)";
+
+    /// <summary>Whether a listed entry is hidden; listed resource URIs are compared in normal form, and one without it is dropped.</summary>
+    private static bool IsListedHidden(PolicySet set, ListedKind kind, string name) => kind switch
+    {
+        ListedKind.Resource => !ResourceUri.TryNormalize(name, out var normalized, out _) || PolicyEvaluator.IsHidden(set, PolicyTarget.Resource, normalized),
+        ListedKind.ResourceTemplate => PolicyEvaluator.IsHidden(set, PolicyTarget.Resource, ResourceUri.NormalizePattern(name)),
+        _ => PolicyEvaluator.IsHidden(set, ToTarget(kind), name),
     };
 
     private static PolicyTarget ToTarget(ListedKind kind) => kind switch
