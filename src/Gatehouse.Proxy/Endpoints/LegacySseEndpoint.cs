@@ -92,7 +92,7 @@ public sealed class LegacySseEndpoint(
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
                 // Answers to this client's requests (list results among them) all arrive on this stream.
-                var filter = PolicyEnforcer.ListFilter(admitted.Policy);
+                var filter = PolicyEnforcer.ListFilter(admitted.Policy, server);
                 await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
                 {
                     var data = item.Data;

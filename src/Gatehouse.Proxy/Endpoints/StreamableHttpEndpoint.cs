@@ -270,8 +270,10 @@ public sealed class StreamableHttpEndpoint(
                     : tickets.Issue(SessionKind.StreamableHttp, server.Id, admitted.Principal.Id, upstreamSessionId);
             }
 
-            // Only list answers can carry hidden entries; everything else streams through untouched.
-            var filter = envelope is not null && (envelope.IsBatch || ListResultFilter.IsListMethod(envelope.Method)) ? PolicyEnforcer.ListFilter(admitted.Policy) : null;
+            // Under a policy every answer is filtered: GET and resumed streams have no request to go by, and an upstream
+            // may put a list on any stream. What cannot be filtered is withheld.
+            var filter = PolicyEnforcer.ListFilter(admitted.Policy, server.Name, envelope is { IsBatch: false } ? ListResultFilter.KindOf(envelope.Method) : null,
+                envelope?.RawId, IsStatelessEra(context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString()), context.Features.Get<ProxyExchange>());
             if (UpstreamForwarder.IsEventStream(response))
             {
                 await forwarder.RelayStreamAsync(response, context, server, filter);

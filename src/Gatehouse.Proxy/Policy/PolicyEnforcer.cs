@@ -70,10 +70,85 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
     }
 
     /// <summary>A filter that removes hidden entries from list results, or null when no policy applies.</summary>
-    public static Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter(PolicySet set) =>
-        ReferenceEquals(set, PolicySet.Empty)
-            ? null
-            : message => ListResultFilter.Filter(message.Span, (kind, name) => IsListedHidden(set, kind, name));
+    /// <remarks>
+    /// Every message relayed to the client under a policy passes through it (a cheap scan first, so only what may hold a
+    /// list is parsed); a list it cannot filter is replaced by a GH1610 error with the message's id, never relayed.
+    /// </remarks>
+    /// <param name="set">The policies in force.</param>
+    /// <param name="server">The server, for the error message.</param>
+    /// <param name="expected">What the answered request lists, when known (a POST of a list method).</param>
+    /// <param name="requestId">The request's id, for an error when the message's own id cannot be read.</param>
+    /// <param name="privateScope">True for a 2026-07-28 client: a filtered list is marked <c>cacheScope: "private"</c>.</param>
+    /// <param name="exchange">Where a withheld list is noted for the decision log.</param>
+    public static Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter(
+        PolicySet set, string? server = null, ListedKind? expected = null, string? requestId = null, bool privateScope = false, ProxyExchange? exchange = null)
+    {
+        if (ReferenceEquals(set, PolicySet.Empty))
+        {
+            return null;
+        }
+
+        return message =>
+        {
+            if (expected is null && !ListResultFilter.MayHoldList(message.Span))
+            {
+                return null;
+            }
+
+            var outcome = ListResultFilter.Apply(message.Span, (kind, name) => IsListedHidden(set, kind, name), expected, privateScope);
+            if (outcome.Problem is not { } problem)
+            {
+                return outcome.Replacement;
+            }
+
+            var error = GatewayErrors.UnfilterableListResult(server ?? "(unknown)", problem);
+            if (exchange is not null)
+            {
+                exchange.Decision = DecisionKinds.Error;
+                exchange.ErrorCode = error.Code;
+                exchange.Message = error.Message;
+            }
+
+            return Errors.ErrorResponses.Body(error, TopLevelId(message.Span) ?? requestId, server);
+        };
+    }
+
+    /// <summary>The top-level id of a message Gatehouse could not filter, read as far as it can be.</summary>
+    private static string? TopLevelId(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 4096 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.CurrentDepth >= 1)
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    return reader.TokenType switch
+                    {
+                        JsonTokenType.String => JsonSerializer.Serialize(reader.GetString()),
+                        JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                        _ => null,
+                    };
+                }
+
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
 
     private byte[]? CheckOne(PolicySet set, GatewayPrincipal principal, JsonRpcEnvelope message, ReadOnlyMemory<byte> body, ProxyExchange? exchange, ref List<QuotaReservation>? reservations)
     {
