@@ -29,6 +29,10 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
             if (exchange is not null)
             {
                 exchange.Rule = PolicyDecision.NoPolicyRule;
+                foreach (var member in exchange.Members)
+                {
+                    member.Rule = PolicyDecision.NoPolicyRule;
+                }
             }
 
             return default;
@@ -37,16 +41,40 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         List<QuotaReservation>? reservations = null;
         if (envelope.IsBatch)
         {
-            foreach (var member in envelope.Members)
+            // Every member is decided (and recorded) on its own; the first refusal refuses the batch.
+            byte[]? first = null;
+            var refusedAt = -1;
+            for (var i = 0; i < envelope.Members.Count; i++)
             {
-                if (CheckOne(set, principal, member, body, exchange, ref reservations) is { } refusal)
+                var memberExchange = exchange?.Members.Count == envelope.Members.Count ? exchange.Members[i] : null;
+                if (CheckOne(set, principal, envelope.Members[i], body, memberExchange, ref reservations) is { } refusal && first is null)
                 {
-                    Release(reservations);
-                    return new Outcome(refusal, null);
+                    first = refusal;
+                    refusedAt = i;
+                    if (exchange is not null && memberExchange is not null)
+                    {
+                        exchange.Decision = memberExchange.Decision;
+                        exchange.ErrorCode = memberExchange.ErrorCode;
+                        exchange.Message = memberExchange.Message;
+                    }
                 }
             }
 
-            return new Outcome(null, reservations);
+            if (first is null)
+            {
+                return new Outcome(null, reservations);
+            }
+
+            Release(reservations);
+            foreach (var member in exchange?.Members ?? [])
+            {
+                if (member.Decision == DecisionKinds.Allow && member.ErrorCode is null)
+                {
+                    member.Message = $"Not forwarded: member {refusedAt + 1} of the batch was refused.";
+                }
+            }
+
+            return new Outcome(first, null);
         }
 
         var single = CheckOne(set, principal, envelope, body, exchange, ref reservations);

@@ -22,10 +22,38 @@ public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time, Gateho
         return exchange;
     }
 
-    /// <summary>Writes the decision record.</summary>
+    /// <summary>Writes the decision record (for a batch, one per member, each with its own target and decision).</summary>
     public void Complete(HttpContext context, ProxyExchange exchange)
     {
         var elapsed = time.GetElapsedTime(exchange.StartTimestamp);
+        if (exchange.Members.Count > 0)
+        {
+            foreach (var member in exchange.Members)
+            {
+                // What happened to the request as a whole (its upstream status, a failure after policy) holds for each member.
+                log.Record(new DecisionRecord(
+                    time.GetUtcNow(),
+                    context.TraceIdentifier,
+                    exchange.Principal?.Id ?? "(anonymous)",
+                    exchange.Principal?.Label ?? "(anonymous)",
+                    exchange.Server,
+                    member.Method,
+                    member.Target,
+                    member.Decision == DecisionKinds.Allow && exchange.Decision == DecisionKinds.Error ? DecisionKinds.Error : member.Decision,
+                    member.Rule,
+                    member.PolicyVersion,
+                    member.ArgumentKeys,
+                    member.ArgumentValuesJson,
+                    exchange.UpstreamStatus,
+                    elapsed.TotalMilliseconds,
+                    member.ErrorCode ?? (member.Decision == DecisionKinds.Allow ? exchange.ErrorCode : null),
+                    member.Message ?? (member.Decision == DecisionKinds.Allow ? exchange.Message : null)));
+            }
+
+            telemetry?.RecordCompleted(exchange, elapsed);
+            return;
+        }
+
         log.Record(new DecisionRecord(
             time.GetUtcNow(),
             context.TraceIdentifier,
