@@ -62,13 +62,6 @@ public static class ListResultFilter
     };
 
     /// <summary>
-    /// Filters one JSON-RPC message (or batch). Returns null when nothing was hidden, so the caller relays the original
-    /// bytes; errors, notifications and requests pass untouched. A message that cannot be filtered returns null too:
-    /// callers that must fail closed use <see cref="Apply"/>.
-    /// </summary>
-    public static byte[]? Filter(ReadOnlySpan<byte> json, Func<ListedKind, string, bool> isHidden) => Apply(json, isHidden).Replacement;
-
-    /// <summary>
     /// Cheap test, without allocating, of whether a message may hold a list result: a batch, a result object with a key
     /// that folds to a list's name, or anything that cannot be read. Only those pay for <see cref="Apply"/>.
     /// </summary>
