@@ -167,7 +167,7 @@ public static class GatewayErrors
     public static GatewayError UnnormalizableResourceUri(string problem) => new(GatewayErrorId.UnnormalizableResourceUri, 200, -32602,
         $"The resource URI cannot be checked against policy: {problem}. Send the URI as an RFC 3986 URI (scheme, no spaces or control characters, percent-encoded where needed).");
 
-    public static GatewayError UnfilterableListResult(string server, string detail) => new(GatewayErrorId.UnfilterableListResult, 502, UpstreamFailure,
+    public static GatewayError UnfilterableListResult(string server, string detail) => new(GatewayErrorId.UnfilterableListResult, 200, UpstreamFailure,
         $"The upstream of server '{server}' sent a list result Gatehouse cannot filter by policy ({detail}), so it was withheld. Ask an admin to check the upstream.");
 
     public static GatewayError PolicyDenied(string message) => new(GatewayErrorId.PolicyDenied, 200, PolicyDeniedCode, message);

@@ -26,6 +26,11 @@ public sealed class HostileUpstream : IAsyncDisposable
 
     public Uri McpUri { get; }
 
+    /// <summary>The 2024-11-05 HTTP+SSE face of the same upstream: answers and <see cref="StreamMessages"/> travel on its stream.</summary>
+    public Uri SseUri => new(McpUri, "/sse");
+
+    private System.Threading.Channels.Channel<string> SseOutbound { get; } = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
     /// <summary>Result JSON per method; <c>{id}</c> is not needed, the envelope is built around it.</summary>
     public ConcurrentDictionary<string, string> Results { get; } = new(StringComparer.Ordinal);
 
@@ -60,6 +65,46 @@ public sealed class HostileUpstream : IAsyncDisposable
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}");
         });
+        app.MapGet("/sse", async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("event: endpoint\ndata: /message\n\n");
+            await context.Response.Body.FlushAsync();
+            try
+            {
+                await foreach (var message in self!.SseOutbound.Reader.ReadAllAsync(context.RequestAborted))
+                {
+                    await context.Response.WriteAsync($"event: message\ndata: {message}\n\n");
+                    await context.Response.Body.FlushAsync();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        app.MapPost("/message", async context =>
+        {
+            using var document = await JsonDocument.ParseAsync(context.Request.Body);
+            var root = document.RootElement;
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            if (!root.TryGetProperty("id", out var id))
+            {
+                return;
+            }
+
+            var method = root.GetProperty("method").GetString()!;
+            var result = method == "initialize"
+                ? """{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"hostile","version":"1"}}"""
+                : self!.Results.GetValueOrDefault(method, "{}");
+            self!.SseOutbound.Writer.TryWrite("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}");
+            if (method == "initialize")
+            {
+                foreach (var message in self.StreamMessages)
+                {
+                    self.SseOutbound.Writer.TryWrite(message);
+                }
+            }
+        });
         app.MapGet("/mcp", async context =>
         {
             self!.LastEventIds.Enqueue(context.Request.Headers["Last-Event-ID"].ToString());
@@ -79,6 +124,7 @@ public sealed class HostileUpstream : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        SseOutbound.Writer.TryComplete();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -25,8 +25,10 @@ public sealed class ListFilterFailClosedTests : IAsyncLifetime
         _upstream = await HostileUpstream.StartAsync();
         _gateway = await GatewayHarness.StartAsync();
         await _gateway.AddServerAsync("hostile", _upstream.McpUri);
-        _token = await _gateway.CreateGrantAsync("laptop", "hostile");
+        await _gateway.AddServerAsync("hostile-sse", _upstream.SseUri, "sse");
+        _token = await _gateway.CreateGrantAsync("laptop", "hostile", "hostile-sse");
         await _gateway.ApplyPolicyAsync("p", HideSecret, "--server", "hostile");
+        await _gateway.ApplyPolicyAsync("p-sse", HideSecret, "--server", "hostile-sse");
     }
 
     public async Task DisposeAsync()
@@ -142,5 +144,88 @@ public sealed class ListFilterFailClosedTests : IAsyncLifetime
         Assert.Equal(["ok_tool"], listed.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
         Assert.Equal(scope, listed.TryGetProperty("cacheScope", out var s) ? s.GetString() : null);
         Assert.Equal(60000, listed.GetProperty("ttlMs").GetInt32());
+    }
+
+    [Fact]
+    public async Task ListsRelayedToABridgedHttpSseClient_AreFiltered_AndOnesThatCannotBeAreWithheld()
+    {
+        _upstream.StreamMessages.Add("""{"jsonrpc":"2.0","id":99,"result":{"tools":[{"name":"secret_tool","inputSchema":{"type":"object"}},{"name":"ok_tool","inputSchema":{"type":"object"}}]}}""");
+        _upstream.StreamMessages.Add("""{"jsonrpc":"2.0","id":100,"result":{"Tools":[{"name":"secret_tool","inputSchema":{"type":"object"}}]}}""");
+        _upstream.StreamMessages.Add("""{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"still here"}}""");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var open = new HttpRequestMessage(HttpMethod.Get, new Uri(_gateway.BaseUri, "mcp/hostile/sse"));
+        open.Headers.Authorization = new("Bearer", _token);
+        open.Headers.Accept.ParseAdd("text/event-stream");
+        using var stream = await _gateway.Http.SendAsync(open, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync(timeout.Token));
+        var endpoint = await NextDataAsync(reader, timeout.Token);
+
+        foreach (var message in new[] { GatewayHarness.InitializeBody, """{"jsonrpc":"2.0","method":"notifications/initialized"}""" })
+        {
+            using var post = new HttpRequestMessage(HttpMethod.Post, new Uri(_gateway.BaseUri, endpoint)) { Content = new StringContent(message, System.Text.Encoding.UTF8, "application/json") };
+            post.Headers.Authorization = new("Bearer", _token);
+            using var accepted = await _gateway.Http.SendAsync(post, timeout.Token);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        var events = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            events.Add(await NextDataAsync(reader, timeout.Token));
+        }
+
+        Assert.All(events, e => Assert.DoesNotContain("secret_tool", e, StringComparison.Ordinal));
+        var parsed = events.Select(e => JsonDocument.Parse(e).RootElement.Clone()).ToList();
+        // The initialize answer and the upstream's GET stream are forwarded in the background, so their order is open.
+        static int? Id(JsonElement e) => e.TryGetProperty("id", out var id) ? id.GetInt32() : null;
+        Assert.Contains(parsed, e => Id(e) == 1 && e.TryGetProperty("result", out _));
+        Assert.Equal(["ok_tool"], parsed.Single(e => Id(e) == 99).GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal("GH1610", GatewayHarness.ErrorCode(parsed.Single(e => Id(e) == 100)));
+        Assert.Equal("still here", parsed.Single(e => Id(e) is null).GetProperty("params").GetProperty("data").GetString());
+    }
+
+    private static async Task<string> NextDataAsync(StreamReader reader, CancellationToken cancellationToken)
+    {
+        // Bounded by the stream's own end and the caller's timeout.
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                return line[5..].Trim();
+            }
+        }
+
+        throw new EndOfStreamException("The SSE stream ended before the expected event.");
+    }
+
+    [Fact]
+    public async Task ListsOnTheGetStreamOfABridgedHttpSseUpstream_AreFiltered_AndOnesThatCannotBeAreWithheld()
+    {
+        _upstream.StreamMessages.Add("""{"jsonrpc":"2.0","id":99,"result":{"tools":[{"name":"secret_tool","inputSchema":{"type":"object"}},{"name":"ok_tool","inputSchema":{"type":"object"}}]}}""");
+        _upstream.StreamMessages.Add("""{"jsonrpc":"2.0","id":100,"result":{"Tools":[{"name":"secret_tool","inputSchema":{"type":"object"}}]}}""");
+        _upstream.StreamMessages.Add("""{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"still here"}}""");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var init = await _gateway.PostAsync("hostile-sse", _token, GatewayHarness.InitializeBody);
+        Assert.Equal(System.Net.HttpStatusCode.OK, init.StatusCode);
+        var session = init.Headers.GetValues("Mcp-Session-Id").Single();
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, _gateway.McpUri("hostile-sse"));
+        get.Headers.Authorization = new("Bearer", _token);
+        get.Headers.Accept.ParseAdd("text/event-stream");
+        get.Headers.Add("Mcp-Session-Id", session);
+        get.Headers.Add("MCP-Protocol-Version", "2025-11-25");
+        using var stream = await _gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync(timeout.Token));
+        var events = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            events.Add(await NextDataAsync(reader, timeout.Token));
+        }
+
+        Assert.All(events, e => Assert.DoesNotContain("secret_tool", e, StringComparison.Ordinal));
+        var parsed = events.Select(e => JsonDocument.Parse(e).RootElement.Clone()).ToList();
+        Assert.Equal(["ok_tool"], parsed[0].GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal("GH1610", GatewayHarness.ErrorCode(parsed[1]));
+        Assert.Equal("still here", parsed[2].GetProperty("params").GetProperty("data").GetString());
     }
 }
