@@ -68,7 +68,7 @@ public sealed class ProxyExchange(string server, string method, long startTimest
             var members = new ProxyExchange[envelope.Members.Count];
             for (var i = 0; i < members.Length; i++)
             {
-                members[i] = new ProxyExchange(Server, Method, StartTimestamp) { Principal = Principal };
+                members[i] = new ProxyExchange(Server, Method, StartTimestamp);
                 members[i].Describe(envelope.Members[i]);
             }
 
