@@ -116,4 +116,24 @@ public sealed class EnvelopeHardeningTests
         Assert.Equal(EnvelopeReader.Outcome.DuplicateKey, Read("""[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a","name":"b"}}]""", out _, out _));
         Assert.Equal(EnvelopeReader.Outcome.UnreadableTarget, Read("""[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call"}]""", out _, out _));
     }
+
+    [Fact]
+    public void RepeatedKeyCheck_AllocatesNothingPerKey_ForSmallObjects()
+    {
+        static string Body(int keys) => """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"""
+            + string.Join(",", Enumerable.Range(0, keys).Select(i => $"\"key{i:D2}\":{{\"v\":{i}}}")) + "}}}";
+        var one = Encoding.UTF8.GetBytes(Body(1));
+        var thirty = Encoding.UTF8.GetBytes(Body(30));
+        static long Allocated(byte[] body)
+        {
+            Read(body);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Read(body);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        static void Read(byte[] body) => Assert.Equal(EnvelopeReader.Outcome.Ok, EnvelopeReader.TryRead(body, out _, out _));
+
+        Assert.Equal(Allocated(one), Allocated(thirty));
+    }
 }
