@@ -86,6 +86,18 @@ public enum GatewayErrorId
     /// <summary>The HTTP method is not served on this endpoint for this protocol revision.</summary>
     MethodNotAllowed = 1308,
 
+    /// <summary>An object of the request repeats a key, which JSON parsers resolve differently (envelope hardening).</summary>
+    DuplicateKey = 1310,
+
+    /// <summary>A key differs only by case from one Gatehouse decides on, which some upstreams would read as that key.</summary>
+    CaseVariantKey = 1311,
+
+    /// <summary>A tools/call, resources/read or prompts/get whose target (string name or uri) cannot be read.</summary>
+    UnreadableTarget = 1312,
+
+    /// <summary>A resource URI that cannot be brought to the normal form policy compares.</summary>
+    UnnormalizableResourceUri = 1313,
+
     /// <summary>A session-scoped request came without Mcp-Session-Id.</summary>
     MissingSession = 1401,
 
@@ -118,6 +130,9 @@ public enum GatewayErrorId
 
     /// <summary>A policy quota is used up until its window resets.</summary>
     QuotaExhausted = 1602,
+
+    /// <summary>A list result the policy filter cannot read (too deep, or not the shape its method returns) was withheld.</summary>
+    UnfilterableListResult = 1610,
 
     /// <summary>The server uses OAuth and no one has connected it yet.</summary>
     UpstreamNotConnected = 1701,

@@ -155,6 +155,20 @@ public static class GatewayErrors
     public static GatewayError UpstreamScopeRetryLimit(string server, string scopes, int attempts) => new(GatewayErrorId.UpstreamScopeRetryLimit, 403, UpstreamFailure,
         $"Server '{server}' still refuses this call for lack of scope ({scopes}) after {attempts} authorizations; Gatehouse stops asking. Check which scopes the upstream's authorization server can grant, then run 'gatehouse server connect {server} --scopes \"...\"'.");
 
+    public static GatewayError DuplicateKey(string key) => new(GatewayErrorId.DuplicateKey, 400, InvalidRequest,
+        $"The request repeats the key '{key}' in one object. JSON parsers disagree on which copy counts, so Gatehouse refuses it; send each key once.");
+
+    public static GatewayError CaseVariantKey(string key, string decided) => new(GatewayErrorId.CaseVariantKey, 400, InvalidRequest,
+        $"The request holds the key '{key}', which differs only by case from '{decided}'. Some servers read it as '{decided}', so Gatehouse refuses it; spell the key exactly '{decided}'.");
+
+    public static GatewayError UnreadableTarget(string method, string field) => new(GatewayErrorId.UnreadableTarget, 400, InvalidRequest,
+        $"A {method} request needs 'params.{field}' as a string, and this one has none Gatehouse can read. Send params as an object with '{field}' as a string.");
+
+    public static GatewayError UnnormalizableResourceUri(string problem) => new(GatewayErrorId.UnnormalizableResourceUri, 200, -32602,
+        $"The resource URI cannot be checked against policy: {problem}. Send the URI as an RFC 3986 URI (scheme, no spaces or control characters, percent-encoded where needed).");
+
+    public static GatewayError UnfilterableListResult(string server, string detail) => new(GatewayErrorId.UnfilterableListResult, 200, UpstreamFailure,
+        $"The upstream of server '{server}' sent a list result Gatehouse cannot filter by policy ({detail}), so it was withheld. Ask an admin to check the upstream.");
     public static GatewayError ApiBodyHostReference(string where) => new(GatewayErrorId.ApiBodyHostReference, 400, InvalidRequest,
         $"{where} contains a ${{...}} reference. The admin API never expands environment variables on the gateway's host; " +
         "send the value itself, or run 'gatehouse apply -f FILE' on your own machine, which expands ${NAME} from your environment before applying.");

@@ -215,6 +215,18 @@ public static class PolicyDocumentParser
                 }
 
                 var normalized = NamePattern.Normalize(pattern);
+                if (target == PolicyTarget.Resource)
+                {
+                    // Resource URIs are decided in normal form (ResourceUri), so patterns are stored in it too.
+                    if (ResourceUri.HasDotSegment(normalized))
+                    {
+                        Error(rulePath, keyNode, $"The pattern '{pattern}' has a '.' or '..' path segment, which resource URIs lose when Gatehouse normalizes them, so it would never match. Write the path without it.");
+                        continue;
+                    }
+
+                    normalized = ResourceUri.NormalizePattern(normalized);
+                }
+
                 if (seen.TryGetValue(normalized, out var first))
                 {
                     Error(rulePath, keyNode, $"The pattern '{pattern}' is listed twice in '{path[1..]}' (first on line {first.Line}). Merge the two rules into one.");

@@ -252,7 +252,8 @@ internal static class PolicyCommands
         (tool, resource, prompt) switch
         {
             ({ } t, null, null) => (PolicyTarget.Tool, t),
-            (null, { } r, null) => (PolicyTarget.Resource, r),
+            // Decided as the gateway decides: on the URI's normal form (an unnormalizable one is refused there).
+            (null, { } r, null) => (PolicyTarget.Resource, ResourceUri.TryNormalize(r, out var normalized, out _) ? normalized : r),
             (null, null, { } p) => (PolicyTarget.Prompt, p),
             _ => (PolicyTarget.Tool, null),
         };

@@ -82,7 +82,7 @@ public sealed class LegacyClientBridge(
         // The HTTP+SSE transport acknowledges at once and answers on the stream; the body outlives this request.
         var message = body.Memory.ToArray();
         session.Touch();
-        session.ListFilter ??= PolicyEnforcer.ListFilter(admitted.Policy);
+        session.ListFilter ??= PolicyEnforcer.ListFilter(admitted.Policy, admitted.Server.Name);
         _ = Task.Run(() => ForwardAsync(session, message, envelope), CancellationToken.None);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsync("Accepted", context.RequestAborted);

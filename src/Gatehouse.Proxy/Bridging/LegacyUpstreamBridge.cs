@@ -105,7 +105,7 @@ public sealed class LegacyUpstreamBridge(
                 return;
             }
 
-            await RelayAnswersAsync(context, answers, envelope, server, PolicyEnforcer.ListFilter(admitted.Policy));
+            await RelayAnswersAsync(context, answers, envelope, server, PolicyEnforcer.ListFilter(admitted.Policy, server, ListResultFilter.KindOf(envelope.Method), envelope.RawId));
         }
         finally
         {
@@ -126,12 +126,14 @@ public sealed class LegacyUpstreamBridge(
         }
 
         var messages = session.AttachStandalone();
+        var filter = PolicyEnforcer.ListFilter(admitted.Policy, admitted.Server.Name);
         try
         {
             await StartEventStreamAsync(context);
             await foreach (var message in messages.ReadAllAsync(context.RequestAborted))
             {
-                await WriteEventAsync(context, message);
+                // Late answers (a list among them) come here too, so they are filtered like answers on a POST.
+                await WriteEventAsync(context, filter?.Invoke(Encoding.UTF8.GetBytes(message)) is { } filtered ? Encoding.UTF8.GetString(filtered) : message);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

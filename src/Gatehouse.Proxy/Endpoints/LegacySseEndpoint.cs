@@ -92,7 +92,7 @@ public sealed class LegacySseEndpoint(
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
                 // Answers to this client's requests (list results among them) all arrive on this stream.
-                var filter = PolicyEnforcer.ListFilter(admitted.Policy);
+                var filter = PolicyEnforcer.ListFilter(admitted.Policy, server);
                 await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
                 {
                     var data = item.Data;
@@ -158,7 +158,7 @@ public sealed class LegacySseEndpoint(
 
         if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
         {
-            await admission.RejectAsync(context, server, outcome == EnvelopeReader.Outcome.MalformedJson ? GatewayErrors.MalformedJson() : GatewayErrors.InvalidJsonRpc(problem!));
+            await admission.RejectAsync(context, server, EnvelopeReader.ErrorFor(outcome, problem));
             return;
         }
 

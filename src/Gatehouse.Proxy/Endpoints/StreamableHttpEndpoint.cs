@@ -270,8 +270,10 @@ public sealed class StreamableHttpEndpoint(
                     : tickets.Issue(SessionKind.StreamableHttp, server.Id, admitted.Principal.Id, upstreamSessionId);
             }
 
-            // Only list answers can carry hidden entries; everything else streams through untouched.
-            var filter = envelope is not null && (envelope.IsBatch || ListResultFilter.IsListMethod(envelope.Method)) ? PolicyEnforcer.ListFilter(admitted.Policy) : null;
+            // Under a policy every answer is filtered: GET and resumed streams have no request to go by, and an upstream
+            // may put a list on any stream. What cannot be filtered is withheld.
+            var filter = PolicyEnforcer.ListFilter(admitted.Policy, server.Name, envelope is { IsBatch: false } ? ListResultFilter.KindOf(envelope.Method) : null,
+                envelope?.RawId, IsStatelessEra(context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString()), context.Features.Get<ProxyExchange>());
             if (UpstreamForwarder.IsEventStream(response))
             {
                 await forwarder.RelayStreamAsync(response, context, server, filter);
@@ -326,12 +328,9 @@ public sealed class StreamableHttpEndpoint(
             return (null, version, GatewayErrors.InvalidProtocolVersion(version));
         }
 
-        switch (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem))
+        if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
         {
-            case EnvelopeReader.Outcome.MalformedJson:
-                return (null, version, GatewayErrors.MalformedJson());
-            case EnvelopeReader.Outcome.NotJsonRpc:
-                return (null, version, GatewayErrors.InvalidJsonRpc(problem!));
+            return (null, version, EnvelopeReader.ErrorFor(outcome, problem));
         }
 
         if (envelope.IsBatch && !McpProtocol.AllowsBatches(version))

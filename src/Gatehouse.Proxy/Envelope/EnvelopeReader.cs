@@ -1,8 +1,17 @@
 using System.Text.Json;
+using Gatehouse.Core.Errors;
 
 namespace Gatehouse.Proxy.Envelope;
 
-/// <summary>Reads the JSON-RPC envelope (method, id, name) with a forward-only reader; also proves the body is valid JSON.</summary>
+/// <summary>Reads the JSON-RPC envelope (method, id, target) with a forward-only reader; also proves the body is valid JSON.</summary>
+/// <remarks>
+/// Policy must decide on exactly what the upstream will execute, and parsers disagree on ambiguous JSON (first or
+/// last of a repeated key, or keys matched without regard to case, as Go's <c>encoding/json</c> does). So a message in
+/// which any object, at any depth, repeats a key is refused, and so is a key at the envelope or <c>params</c> level
+/// that differs only by case from one Gatehouse decides on. The target is method-specific: <c>params.uri</c> for
+/// <c>resources/read</c>, <c>params.name</c> for <c>tools/call</c> and <c>prompts/get</c>; a message of those methods
+/// without a readable target is refused too. String values and keys are compared after JSON unescaping.
+/// </remarks>
 public static class EnvelopeReader
 {
     /// <summary>Outcome of reading a body.</summary>
@@ -16,13 +25,26 @@ public static class EnvelopeReader
 
         /// <summary>JSON, but not JSON-RPC.</summary>
         NotJsonRpc,
+
+        /// <summary>An object repeats a key (the problem names it).</summary>
+        DuplicateKey,
+
+        /// <summary>A key differs only by case from one Gatehouse decides on (the problem names both).</summary>
+        CaseVariantKey,
+
+        /// <summary>A tools/call, resources/read or prompts/get without a string target.</summary>
+        UnreadableTarget,
     }
 
-    /// <summary>Reads <paramref name="body"/>; on <see cref="Outcome.NotJsonRpc"/>, <paramref name="problem"/> says why.</summary>
+    private static readonly string[] EnvelopeKeys = ["jsonrpc", "method", "id", "params"];
+    private static readonly string[] ParamsKeys = ["name", "uri", "arguments"];
+
+    /// <summary>Reads <paramref name="body"/>; unless <see cref="Outcome.Ok"/> or <see cref="Outcome.MalformedJson"/>, <paramref name="problem"/> says why.</summary>
     public static Outcome TryRead(ReadOnlySpan<byte> body, out JsonRpcEnvelope envelope, out string? problem)
     {
         envelope = null!;
         problem = null;
+        var keys = KeyTracker.Rent();
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 128 });
         try
         {
@@ -37,11 +59,19 @@ public static class EnvelopeReader
                 var members = new List<JsonRpcEnvelope>();
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType != JsonTokenType.StartObject || !TryReadObject(ref reader, out var member, out problem))
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        problem = "a batch may only contain JSON-RPC message objects.";
+                        Drain(ref reader);
+                        return Outcome.NotJsonRpc;
+                    }
+
+                    var memberOutcome = TryReadObject(ref reader, keys, out var member, out problem);
+                    if (memberOutcome != Outcome.Ok)
                     {
                         problem ??= "a batch may only contain JSON-RPC message objects.";
                         Drain(ref reader);
-                        return Outcome.NotJsonRpc;
+                        return memberOutcome;
                     }
 
                     members.Add(member);
@@ -66,20 +96,29 @@ public static class EnvelopeReader
                 return Outcome.NotJsonRpc;
             }
 
-            if (!TryReadObject(ref reader, out envelope, out problem))
-            {
-                Drain(ref reader);
-                return Outcome.NotJsonRpc;
-            }
-
+            var outcome = TryReadObject(ref reader, keys, out envelope, out problem);
             Drain(ref reader);
-            return Outcome.Ok;
+            return outcome;
         }
         catch (JsonException)
         {
             return Outcome.MalformedJson;
         }
+        finally
+        {
+            KeyTracker.Return(keys);
+        }
     }
+
+    /// <summary>The error a client gets for an outcome other than <see cref="Outcome.Ok"/>.</summary>
+    public static GatewayError ErrorFor(Outcome outcome, string? problem) => outcome switch
+    {
+        Outcome.MalformedJson => GatewayErrors.MalformedJson(),
+        Outcome.DuplicateKey => GatewayErrors.DuplicateKey(problem ?? "?"),
+        Outcome.CaseVariantKey when problem?.Split('\n') is [var key, var decided] => GatewayErrors.CaseVariantKey(key, decided),
+        Outcome.UnreadableTarget when problem?.Split('\n') is [var method, var field] => GatewayErrors.UnreadableTarget(method, field),
+        _ => GatewayErrors.InvalidJsonRpc(problem ?? "it could not be read."),
+    };
 
     private static void Drain(ref Utf8JsonReader reader)
     {
@@ -89,26 +128,33 @@ public static class EnvelopeReader
         }
     }
 
-    private static bool TryReadObject(ref Utf8JsonReader reader, out JsonRpcEnvelope envelope, out string? problem)
+    private static Outcome TryReadObject(ref Utf8JsonReader reader, KeyTracker keys, out JsonRpcEnvelope envelope, out string? problem)
     {
         envelope = null!;
         problem = null;
-        string? version = null, method = null, rawId = null, name = null;
-        IReadOnlyList<string> argumentKeys = [];
-        (int, int) argumentsRange = default;
+        string? version = null, method = null, rawId = null;
+        var parameters = default(ParamsRead);
         var hasResultOrError = false;
         var depth = reader.CurrentDepth;
+        keys.Enter();
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
-            if (reader.TokenType != JsonTokenType.PropertyName)
+            if (KeyProblem(ref reader, keys, EnvelopeKeys, out problem) is { } keyOutcome)
             {
-                continue;
+                return keyOutcome;
             }
 
             if (reader.ValueTextEquals("jsonrpc"u8))
             {
                 reader.Read();
-                version = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    version = reader.GetString();
+                }
+                else if (SkipChecked(ref reader, keys, out problem) is { } skipped)
+                {
+                    return skipped;
+                }
             }
             else if (reader.ValueTextEquals("method"u8))
             {
@@ -116,8 +162,7 @@ public static class EnvelopeReader
                 if (reader.TokenType != JsonTokenType.String)
                 {
                     problem = "'method' must be a string.";
-                    reader.Skip();
-                    return false;
+                    return Outcome.NotJsonRpc;
                 }
 
                 method = reader.GetString();
@@ -135,11 +180,10 @@ public static class EnvelopeReader
                         break;
                     case JsonTokenType.Null:
                         problem = "'id' must not be null in MCP.";
-                        return false;
+                        return Outcome.NotJsonRpc;
                     default:
                         problem = "'id' must be a string or a number.";
-                        reader.Skip();
-                        return false;
+                        return Outcome.NotJsonRpc;
                 }
             }
             else if (reader.ValueTextEquals("params"u8))
@@ -147,74 +191,105 @@ public static class EnvelopeReader
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    (name, argumentKeys, argumentsRange) = ReadParams(ref reader);
+                    parameters = ReadParams(ref reader, keys, out problem, out var paramsOutcome);
+                    if (paramsOutcome != Outcome.Ok)
+                    {
+                        return paramsOutcome;
+                    }
                 }
-                else
+                else if (SkipChecked(ref reader, keys, out problem) is { } skipped)
                 {
-                    reader.Skip();
+                    return skipped;
                 }
-            }
-            else if (reader.ValueTextEquals("result"u8) || reader.ValueTextEquals("error"u8))
-            {
-                hasResultOrError = true;
-                reader.Read();
-                reader.Skip();
             }
             else
             {
+                hasResultOrError |= reader.ValueTextEquals("result"u8) || reader.ValueTextEquals("error"u8);
                 reader.Read();
-                reader.Skip();
+                if (SkipChecked(ref reader, keys, out problem) is { } skipped)
+                {
+                    return skipped;
+                }
             }
         }
 
+        keys.Exit();
         if (version != "2.0")
         {
             problem = "'jsonrpc' must be \"2.0\".";
-            return false;
+            return Outcome.NotJsonRpc;
         }
 
         if (method is not null)
         {
-            envelope = new JsonRpcEnvelope(rawId is null ? JsonRpcKind.Notification : JsonRpcKind.Request, method, rawId, name)
+            var field = method switch
             {
-                ArgumentKeys = argumentKeys,
-                ArgumentsRange = argumentsRange,
+                "resources/read" => "uri",
+                "tools/call" or "prompts/get" => "name",
+                _ => null,
             };
-            return true;
+            var target = field == "uri" ? parameters.Uri : field == "name" ? parameters.Name : null;
+            if (field is not null && target is null)
+            {
+                problem = method + "\n" + field;
+                return Outcome.UnreadableTarget;
+            }
+
+            envelope = new JsonRpcEnvelope(rawId is null ? JsonRpcKind.Notification : JsonRpcKind.Request, method, rawId, target)
+            {
+                ArgumentKeys = parameters.ArgumentKeys ?? [],
+                ArgumentsRange = parameters.ArgumentsRange,
+            };
+            return Outcome.Ok;
         }
 
         if (hasResultOrError && rawId is not null)
         {
             envelope = new JsonRpcEnvelope(JsonRpcKind.Response, null, rawId, null);
-            return true;
+            return Outcome.Ok;
         }
 
         problem = "a message needs a 'method' (request or notification) or an 'id' with 'result' or 'error' (response).";
-        return false;
+        return Outcome.NotJsonRpc;
     }
 
-    private static (string? Name, IReadOnlyList<string> ArgumentKeys, (int, int) ArgumentsRange) ReadParams(ref Utf8JsonReader reader)
+    private struct ParamsRead
     {
-        string? name = null, uri = null;
-        List<string>? argumentKeys = null;
-        (int, int) argumentsRange = default;
+        public string? Name;
+        public string? Uri;
+        public List<string>? ArgumentKeys;
+        public (int, int) ArgumentsRange;
+    }
+
+    private static ParamsRead ReadParams(ref Utf8JsonReader reader, KeyTracker keys, out string? problem, out Outcome outcome)
+    {
+        var read = default(ParamsRead);
+        problem = null;
+        outcome = Outcome.Ok;
         var depth = reader.CurrentDepth;
+        keys.Enter();
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
-            if (reader.TokenType != JsonTokenType.PropertyName)
+            if (KeyProblem(ref reader, keys, ParamsKeys, out problem) is { } keyOutcome)
             {
-                continue;
+                outcome = keyOutcome;
+                return read;
             }
 
             var isName = reader.ValueTextEquals("name"u8);
-            var isUri = reader.ValueTextEquals("uri"u8);
-            var isArguments = reader.ValueTextEquals("arguments"u8);
+            var isUri = !isName && reader.ValueTextEquals("uri"u8);
+            var isArguments = !isName && !isUri && reader.ValueTextEquals("arguments"u8);
             reader.Read();
             if (isArguments && reader.TokenType == JsonTokenType.StartObject)
             {
                 var start = (int)reader.TokenStartIndex;
-                argumentKeys = ReadTopLevelKeys(ref reader);
-                argumentsRange = (start, (int)reader.BytesConsumed - start);
+                read.ArgumentKeys = ReadTopLevelKeys(ref reader, keys, out problem, out outcome);
+                if (outcome != Outcome.Ok)
+                {
+                    return read;
+                }
+
+                read.ArgumentsRange = (start, (int)reader.BytesConsumed - start);
                 continue;
             }
 
@@ -222,36 +297,294 @@ public static class EnvelopeReader
             {
                 if (isName)
                 {
-                    name = reader.GetString();
+                    read.Name = reader.GetString();
                 }
                 else
                 {
-                    uri = reader.GetString();
+                    read.Uri = reader.GetString();
+                }
+            }
+            else if (SkipChecked(ref reader, keys, out problem) is { } skipped)
+            {
+                outcome = skipped;
+                return read;
+            }
+        }
+
+        keys.Exit();
+        return read;
+    }
+
+    private static List<string> ReadTopLevelKeys(ref Utf8JsonReader reader, KeyTracker keys, out string? problem, out Outcome outcome)
+    {
+        var found = new List<string>();
+        problem = null;
+        outcome = Outcome.Ok;
+        var depth = reader.CurrentDepth;
+        keys.Enter();
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (keys.Add(ref reader) is { } duplicate)
+            {
+                problem = duplicate;
+                outcome = Outcome.DuplicateKey;
+                return found;
+            }
+
+            found.Add(reader.GetString()!);
+            reader.Read();
+            if (SkipChecked(ref reader, keys, out problem) is { } skipped)
+            {
+                outcome = skipped;
+                return found;
+            }
+        }
+
+        keys.Exit();
+        return found;
+    }
+
+    /// <summary>Registers the property name the reader is on; a repeated key or a case variant of a decided key is a problem.</summary>
+    private static Outcome? KeyProblem(ref Utf8JsonReader reader, KeyTracker keys, string[] decided, out string? problem)
+    {
+        if (keys.Add(ref reader) is { } duplicate)
+        {
+            problem = duplicate;
+            return Outcome.DuplicateKey;
+        }
+
+        if (CaseVariant(keys.LastKey, decided) is { } variantOf)
+        {
+            problem = Printable(keys.LastKey) + "\n" + variantOf;
+            return Outcome.CaseVariantKey;
+        }
+
+        problem = null;
+        return null;
+    }
+
+    /// <summary>Skips the value the reader is on (after its property name), checking every object inside for repeated keys.</summary>
+    private static Outcome? SkipChecked(ref Utf8JsonReader reader, KeyTracker keys, out string? problem)
+    {
+        problem = null;
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return null;
+        }
+
+        var depth = reader.CurrentDepth;
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            keys.Enter();
+        }
+
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    keys.Enter();
+                    break;
+                case JsonTokenType.EndObject:
+                    keys.Exit();
+                    break;
+                case JsonTokenType.PropertyName when keys.Add(ref reader) is { } duplicate:
+                    problem = duplicate;
+                    return Outcome.DuplicateKey;
+            }
+
+            if (reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The decided key <paramref name="key"/> folds to without being it, or null.</summary>
+    /// <remarks>Folds as Go's <c>encoding/json</c> does (Unicode simple folding), so <c>ſ</c> is an <c>s</c> and the Kelvin sign a <c>k</c>.</remarks>
+    private static string? CaseVariant(ReadOnlySpan<byte> key, string[] decided)
+    {
+        if (key.Length > 64 || IsExactly(key, decided))
+        {
+            return null;
+        }
+
+        Span<char> chars = stackalloc char[64];
+        var text = chars[..System.Text.Encoding.UTF8.GetChars(key, chars)];
+        foreach (var candidate in decided)
+        {
+            if (text.Length != candidate.Length)
+            {
+                continue;
+            }
+
+            var same = true;
+            for (var i = 0; i < text.Length && same; i++)
+            {
+                same = Fold(text[i]) == candidate[i];
+            }
+
+            if (same)
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsExactly(ReadOnlySpan<byte> key, string[] decided)
+    {
+        foreach (var candidate in decided)
+        {
+            if (key.Length != candidate.Length)
+            {
+                continue;
+            }
+
+            var same = true;
+            for (var i = 0; i < key.Length && same; i++)
+            {
+                same = key[i] == candidate[i];
+            }
+
+            if (same)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static char Fold(char c) => c switch
+    {
+        '\u017F' => 's',
+        '\u212A' => 'k',
+        _ => char.ToLowerInvariant(c),
+    };
+
+    private static string Printable(ReadOnlySpan<byte> key)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(key[..Math.Min(key.Length, 64)]);
+        return string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
+    }
+
+    /// <summary>
+    /// The keys seen so far in each open object, as unescaped UTF-8 in one reused buffer: a new key is compared with the
+    /// earlier keys of its own object, so small objects cost no allocation; objects with many keys switch to a hash set
+    /// so a hostile body cannot make the check quadratic.
+    /// </summary>
+    private sealed class KeyTracker
+    {
+        private const int LinearLimit = 32;
+
+        [ThreadStatic]
+        private static KeyTracker? t_cached;
+
+        private byte[] _bytes = new byte[1024];
+        private (int Start, int Length)[] _keys = new (int, int)[64];
+        private (int Keys, int Bytes, HashSet<string>? Set)[] _frames = new (int, int, HashSet<string>?)[16];
+        private int _keyCount;
+        private int _byteCount;
+        private int _depth;
+        private (int Start, int Length) _last;
+
+        public ReadOnlySpan<byte> LastKey => _bytes.AsSpan(_last.Start, _last.Length);
+
+        public static KeyTracker Rent()
+        {
+            var tracker = t_cached ?? new KeyTracker();
+            t_cached = null;
+            tracker._keyCount = tracker._byteCount = tracker._depth = 0;
+            return tracker;
+        }
+
+        public static void Return(KeyTracker tracker)
+        {
+            // Buffers grown for a huge body are dropped rather than kept per thread.
+            if (tracker._bytes.Length <= 64 * 1024 && tracker._keys.Length <= 4096)
+            {
+                Array.Clear(tracker._frames, 0, tracker._frames.Length);
+                t_cached = tracker;
+            }
+        }
+
+        public void Enter()
+        {
+            if (_depth == _frames.Length)
+            {
+                Array.Resize(ref _frames, _frames.Length * 2);
+            }
+
+            _frames[_depth++] = (_keyCount, _byteCount, null);
+        }
+
+        public void Exit()
+        {
+            var frame = _frames[--_depth];
+            _keyCount = frame.Keys;
+            _byteCount = frame.Bytes;
+            _frames[_depth] = default;
+        }
+
+        /// <summary>Adds the property name the reader is on to the innermost object; returns it (printable) when it was already there.</summary>
+        public string? Add(ref Utf8JsonReader reader)
+        {
+            var raw = reader.ValueSpan;
+            if (_byteCount + raw.Length > _bytes.Length)
+            {
+                Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _byteCount + raw.Length));
+            }
+
+            var written = reader.ValueIsEscaped ? reader.CopyString(_bytes.AsSpan(_byteCount)) : Copy(raw, _bytes.AsSpan(_byteCount));
+            var key = _bytes.AsSpan(_byteCount, written);
+            _last = (_byteCount, written);
+            ref var frame = ref _frames[_depth - 1];
+            var earlier = _keyCount - frame.Keys;
+            if (frame.Set is null && earlier >= LinearLimit)
+            {
+                frame.Set = new HashSet<string>(StringComparer.Ordinal);
+                for (var i = frame.Keys; i < _keyCount; i++)
+                {
+                    frame.Set.Add(System.Text.Encoding.UTF8.GetString(_bytes.AsSpan(_keys[i].Start, _keys[i].Length)));
+                }
+            }
+
+            if (frame.Set is not null)
+            {
+                if (!frame.Set.Add(System.Text.Encoding.UTF8.GetString(key)))
+                {
+                    return Printable(key);
                 }
             }
             else
             {
-                reader.Skip();
+                for (var i = frame.Keys; i < _keyCount; i++)
+                {
+                    if (key.SequenceEqual(_bytes.AsSpan(_keys[i].Start, _keys[i].Length)))
+                    {
+                        return Printable(key);
+                    }
+                }
             }
-        }
 
-        return (name ?? uri, (IReadOnlyList<string>?)argumentKeys ?? [], argumentsRange);
-    }
-
-    private static List<string> ReadTopLevelKeys(ref Utf8JsonReader reader)
-    {
-        var keys = new List<string>();
-        var depth = reader.CurrentDepth;
-        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
-        {
-            if (reader.TokenType == JsonTokenType.PropertyName)
+            if (_keyCount == _keys.Length)
             {
-                keys.Add(reader.GetString()!);
-                reader.Read();
-                reader.Skip();
+                Array.Resize(ref _keys, _keys.Length * 2);
             }
+
+            _keys[_keyCount++] = (_byteCount, written);
+            _byteCount += written;
+            return null;
         }
 
-        return keys;
+        private static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
+        {
+            from.CopyTo(to);
+            return from.Length;
+        }
     }
 }

@@ -29,6 +29,10 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
             if (exchange is not null)
             {
                 exchange.Rule = PolicyDecision.NoPolicyRule;
+                foreach (var member in exchange.Members)
+                {
+                    member.Rule = PolicyDecision.NoPolicyRule;
+                }
             }
 
             return default;
@@ -37,16 +41,40 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         List<QuotaReservation>? reservations = null;
         if (envelope.IsBatch)
         {
-            foreach (var member in envelope.Members)
+            // Every member is decided (and recorded) on its own; the first refusal refuses the batch.
+            byte[]? first = null;
+            var refusedAt = -1;
+            for (var i = 0; i < envelope.Members.Count; i++)
             {
-                if (CheckOne(set, principal, member, body, exchange, ref reservations) is { } refusal)
+                var memberExchange = exchange?.Members.Count == envelope.Members.Count ? exchange.Members[i] : null;
+                if (CheckOne(set, principal, envelope.Members[i], body, memberExchange, ref reservations) is { } refusal && first is null)
                 {
-                    Release(reservations);
-                    return new Outcome(refusal, null);
+                    first = refusal;
+                    refusedAt = i;
+                    if (exchange is not null && memberExchange is not null)
+                    {
+                        exchange.Decision = memberExchange.Decision;
+                        exchange.ErrorCode = memberExchange.ErrorCode;
+                        exchange.Message = memberExchange.Message;
+                    }
                 }
             }
 
-            return new Outcome(null, reservations);
+            if (first is null)
+            {
+                return new Outcome(null, reservations);
+            }
+
+            Release(reservations);
+            foreach (var member in exchange?.Members ?? [])
+            {
+                if (member.Decision == DecisionKinds.Allow && member.ErrorCode is null)
+                {
+                    member.Message = $"Not forwarded: member {refusedAt + 1} of the batch was refused.";
+                }
+            }
+
+            return new Outcome(first, null);
         }
 
         var single = CheckOne(set, principal, envelope, body, exchange, ref reservations);
@@ -70,10 +98,85 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
     }
 
     /// <summary>A filter that removes hidden entries from list results, or null when no policy applies.</summary>
-    public static Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter(PolicySet set) =>
-        ReferenceEquals(set, PolicySet.Empty)
-            ? null
-            : message => ListResultFilter.Filter(message.Span, (kind, name) => PolicyEvaluator.IsHidden(set, ToTarget(kind), name));
+    /// <remarks>
+    /// Every message relayed to the client under a policy passes through it (a cheap scan first, so only what may hold a
+    /// list is parsed); a list it cannot filter is replaced by a GH1610 error with the message's id, never relayed.
+    /// </remarks>
+    /// <param name="set">The policies in force.</param>
+    /// <param name="server">The server, for the error message.</param>
+    /// <param name="expected">What the answered request lists, when known (a POST of a list method).</param>
+    /// <param name="requestId">The request's id, for an error when the message's own id cannot be read.</param>
+    /// <param name="privateScope">True for a 2026-07-28 client: a filtered list is marked <c>cacheScope: "private"</c>.</param>
+    /// <param name="exchange">Where a withheld list is noted for the decision log.</param>
+    public static Func<ReadOnlyMemory<byte>, byte[]?>? ListFilter(
+        PolicySet set, string? server = null, ListedKind? expected = null, string? requestId = null, bool privateScope = false, ProxyExchange? exchange = null)
+    {
+        if (ReferenceEquals(set, PolicySet.Empty))
+        {
+            return null;
+        }
+
+        return message =>
+        {
+            if (expected is null && !ListResultFilter.MayHoldList(message.Span))
+            {
+                return null;
+            }
+
+            var outcome = ListResultFilter.Apply(message.Span, (kind, name) => IsListedHidden(set, kind, name), expected, privateScope);
+            if (outcome.Problem is not { } problem)
+            {
+                return outcome.Replacement;
+            }
+
+            var error = GatewayErrors.UnfilterableListResult(server ?? "(unknown)", problem);
+            if (exchange is not null)
+            {
+                exchange.Decision = DecisionKinds.Error;
+                exchange.ErrorCode = error.Code;
+                exchange.Message = error.Message;
+            }
+
+            return Errors.ErrorResponses.Body(error, TopLevelId(message.Span) ?? requestId, server);
+        };
+    }
+
+    /// <summary>The top-level id of a message Gatehouse could not filter, read as far as it can be.</summary>
+    private static string? TopLevelId(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 4096 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.CurrentDepth >= 1)
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    return reader.TokenType switch
+                    {
+                        JsonTokenType.String => JsonSerializer.Serialize(reader.GetString()),
+                        JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                        _ => null,
+                    };
+                }
+
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
 
     private byte[]? CheckOne(PolicySet set, GatewayPrincipal principal, JsonRpcEnvelope message, ReadOnlyMemory<byte> body, ProxyExchange? exchange, ref List<QuotaReservation>? reservations)
     {
@@ -81,6 +184,27 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         {
             // Lists are filtered on the way back; other methods (initialize, ping, notifications) carry no target.
             return null;
+        }
+
+        if (target == PolicyTarget.Resource)
+        {
+            // Decided (and logged) in normal form, so spellings a lenient upstream reads alike get one decision.
+            if (!ResourceUri.TryNormalize(name, out var normalized, out var problem))
+            {
+                if (exchange is not null)
+                {
+                    exchange.Decision = DecisionKinds.Deny;
+                    exchange.Rule = UnnormalizableRule;
+                }
+
+                return Refuse(exchange, GatewayErrors.UnnormalizableResourceUri(problem!), message.RawId, UnnormalizableRule);
+            }
+
+            name = normalized;
+            if (exchange is not null)
+            {
+                exchange.Target = name;
+            }
         }
 
         var (offset, length) = message.ArgumentsRange;
@@ -223,6 +347,16 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         "resources/read" => PolicyTarget.Resource,
         "prompts/get" => PolicyTarget.Prompt,
         _ => null,
+    };
+
+    private const string UnnormalizableRule = "(unnormalizable resource URI)";
+
+    /// <summary>Whether a listed entry is hidden; listed resource URIs are compared in normal form, and one without it is dropped.</summary>
+    private static bool IsListedHidden(PolicySet set, ListedKind kind, string name) => kind switch
+    {
+        ListedKind.Resource => !ResourceUri.TryNormalize(name, out var normalized, out _) || PolicyEvaluator.IsHidden(set, PolicyTarget.Resource, normalized),
+        ListedKind.ResourceTemplate => PolicyEvaluator.IsHidden(set, PolicyTarget.Resource, ResourceUri.NormalizePattern(name)),
+        _ => PolicyEvaluator.IsHidden(set, ToTarget(kind), name),
     };
 
     private static PolicyTarget ToTarget(ListedKind kind) => kind switch

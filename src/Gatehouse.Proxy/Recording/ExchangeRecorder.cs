@@ -22,28 +22,47 @@ public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time, Gateho
         return exchange;
     }
 
-    /// <summary>Writes the decision record.</summary>
+    /// <summary>Writes the decision record (for a batch, one per member, each with its own target and decision).</summary>
     public void Complete(HttpContext context, ProxyExchange exchange)
     {
         var elapsed = time.GetElapsedTime(exchange.StartTimestamp);
-        log.Record(new DecisionRecord(
+        if (exchange.Members.Count == 0)
+        {
+            log.Record(ToRecord(context, exchange, exchange, elapsed));
+        }
+
+        foreach (var member in exchange.Members)
+        {
+            log.Record(ToRecord(context, exchange, member, elapsed));
+        }
+
+        telemetry?.RecordCompleted(exchange, elapsed);
+    }
+
+    /// <summary>
+    /// The record of <paramref name="call"/>, the request itself or one member of its batch: what happened to the request
+    /// as a whole (its upstream status, a failure after policy) holds for each allowed member.
+    /// </summary>
+    private DecisionRecord ToRecord(HttpContext context, ProxyExchange request, ProxyExchange call, TimeSpan elapsed)
+    {
+        var allowed = call.Decision == DecisionKinds.Allow;
+        return new DecisionRecord(
             time.GetUtcNow(),
             context.TraceIdentifier,
-            exchange.Principal?.Id ?? "(anonymous)",
-            exchange.Principal?.Label ?? "(anonymous)",
-            exchange.Server,
-            exchange.Method,
-            exchange.Target,
-            exchange.Decision,
-            exchange.Rule,
-            exchange.PolicyVersion,
-            exchange.ArgumentKeys,
-            exchange.ArgumentValuesJson,
-            exchange.UpstreamStatus,
+            request.Principal?.Id ?? "(anonymous)",
+            request.Principal?.Label ?? "(anonymous)",
+            request.Server,
+            call.Method,
+            call.Target,
+            allowed && request.Decision == DecisionKinds.Error ? DecisionKinds.Error : call.Decision,
+            call.Rule,
+            call.PolicyVersion,
+            call.ArgumentKeys,
+            call.ArgumentValuesJson,
+            request.UpstreamStatus,
             elapsed.TotalMilliseconds,
-            exchange.ErrorCode,
-            exchange.Message));
-        telemetry?.RecordCompleted(exchange, elapsed);
+            call.ErrorCode ?? (allowed ? request.ErrorCode : null),
+            call.Message ?? (allowed ? request.Message : null));
     }
 
     /// <summary>Notes a refusal or failure on the request's exchange (a policy denial keeps its own decision).</summary>

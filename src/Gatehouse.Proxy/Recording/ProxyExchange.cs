@@ -54,11 +54,25 @@ public sealed class ProxyExchange(string server, string method, long startTimest
     /// <summary>The message the client was given with a refusal.</summary>
     public string? Message { get; set; }
 
-    /// <summary>Takes method, target and argument keys from the envelope.</summary>
+    /// <summary>For a batch, one exchange per member, each with its own target and decision (one decision-log record each).</summary>
+    public IReadOnlyList<ProxyExchange> Members { get; private set; } = [];
+
+    /// <summary>Takes method, target and argument keys from the envelope (and from each member of a batch).</summary>
     public void Describe(JsonRpcEnvelope envelope)
     {
         Method = envelope.IsBatch ? "(batch)" : envelope.Method ?? "(response)";
-        Target = envelope.Name;
-        ArgumentKeys = envelope.ArgumentKeys;
+        Target = envelope.IsBatch ? null : envelope.Name;
+        ArgumentKeys = envelope.IsBatch ? [] : envelope.ArgumentKeys;
+        if (envelope.IsBatch)
+        {
+            var members = new ProxyExchange[envelope.Members.Count];
+            for (var i = 0; i < members.Length; i++)
+            {
+                members[i] = new ProxyExchange(Server, Method, StartTimestamp);
+                members[i].Describe(envelope.Members[i]);
+            }
+
+            Members = members;
+        }
     }
 }

@@ -48,6 +48,23 @@ public sealed class PolicyCliTests : IDisposable
     }
 
     [Fact]
+    public async Task ExplainResource_DecidesOnTheNormalizedUri_AsTheGatewayDoes()
+    {
+        Assert.Equal(0, (await RunAsync("server", "add", "docs", "--url", "https://mcp.example.com/mcp")).Code);
+        await ApplyAsync("docs", """
+            version: 1
+            default: allow
+            resources:
+              "file:///secrets/*": deny
+            """, "--server", "docs");
+
+        var spelled = await RunAsync("policy", "explain", "--server", "docs", "--resource", "FILE:///public/../secrets/key");
+
+        Assert.Contains("decision: deny", spelled.Output, StringComparison.Ordinal);
+        Assert.Contains("rule:     /resources/file:~1~1~1secrets~1*", spelled.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PolicyTest_RunsTheUsersCases_AndFailsTheBuildOnAMismatch()
     {
         await ArrangeAsync();
