@@ -27,7 +27,7 @@ public static class AdminApi
     /// <summary>Maps the API. <paramref name="administration"/> opens the service for one request.</summary>
     public static RouteGroupBuilder MapGatehouseAdminApi(this IEndpointRouteBuilder endpoints, GatehouseStorage storage, Func<GatehouseDbContext, GatewayAdministration> administration)
     {
-        var api = endpoints.MapGroup("/admin/api").WithTags("admin");
+        var api = endpoints.MapGroup("/admin/api").WithTags("admin").WithMetadata(new AdminBodyLimit());
         api.AddEndpointFilter(async (context, next) =>
         {
             await using var db = storage.CreateContext();
@@ -56,7 +56,9 @@ public static class AdminApi
                     : Results.Json(new ErrorBody("not_found", "No identity provider is configured: PUT one here, or run 'gatehouse login-provider set'."), statusCode: StatusCodes.Status404NotFound))
             .WithSummary("The organisation's identity provider people sign in with (never its secret).");
         api.MapPut("/login-provider", async (LoginProviderRequest body, CancellationToken ct) =>
-                ToResult(await Use(storage, administration, a => a.SetLoginProviderAsync(
+                MissingLoginProviderFields(body) is { } missing
+                    ? Results.Json(new ErrorBody("invalid", $"The identity provider needs {missing}: send issuer, clientId and clientSecret (groupsClaim, scopes, name and allowLoopback are optional)."), statusCode: StatusCodes.Status400BadRequest)
+                    : ToResult(await Use(storage, administration, a => a.SetLoginProviderAsync(
                     new LoginProviderSpec(body.Issuer, body.ClientId, body.ClientSecret, body.GroupsClaim, body.Scopes, body.Name, body.AllowLoopback ?? false), "admin-api", ct))))
             .WithSummary("Configures or replaces the identity provider; running gateways use it on the next sign-in, no restart.");
         api.MapDelete("/login-provider", async (CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveLoginProviderAsync("admin-api", ct))))
@@ -96,6 +98,14 @@ public static class AdminApi
 
         LogApi.MapLogEndpoints(api, storage);
         return api;
+    }
+
+    // The body binds without checks, so a field left out arrives as null rather than as a 400 of its own.
+    private static string? MissingLoginProviderFields(LoginProviderRequest body)
+    {
+        var missing = new[] { ("issuer", body.Issuer), ("clientId", body.ClientId), ("clientSecret", body.ClientSecret) }
+            .Where(f => string.IsNullOrWhiteSpace(f.Item2)).Select(f => f.Item1).ToList();
+        return missing.Count == 0 ? null : string.Join(", ", missing);
     }
 
     private static ServerSpec ToSpec(ServerRequest body) =>

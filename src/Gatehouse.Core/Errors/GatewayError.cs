@@ -86,6 +86,15 @@ public enum GatewayErrorId
     /// <summary>The HTTP method is not served on this endpoint for this protocol revision.</summary>
     MethodNotAllowed = 1308,
 
+    /// <summary>A JSON string in the body is not valid text: invalid UTF-8 or a lone UTF-16 surrogate escape.</summary>
+    InvalidText = 1330,
+
+    /// <summary>A request header carries a value that cannot be sent on (a character outside printable ASCII).</summary>
+    InvalidHeaderValue = 1331,
+
+    /// <summary>The HTTP request itself is broken (bad chunked framing, a body cut short, too many form fields).</summary>
+    MalformedRequest = 1332,
+
     /// <summary>A session-scoped request came without Mcp-Session-Id.</summary>
     MissingSession = 1401,
 
@@ -139,4 +148,10 @@ public enum GatewayErrorId
 
     /// <summary>A per-user server was called with a credential that names no Gatehouse user (a grant token).</summary>
     PerUserServerNeedsUser = 1707,
+
+    /// <summary>Gatehouse failed on this request in a way it did not foresee; the log has the details (never a stack trace in the answer).</summary>
+    UnexpectedFailure = 1950,
+
+    /// <summary>The gateway's master key no longer opens its own keys (the master key was rotated while it ran): restart it.</summary>
+    MasterKeyChanged = 1951,
 }

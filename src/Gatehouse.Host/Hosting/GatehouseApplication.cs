@@ -107,7 +107,11 @@ public static class GatehouseApplication
         AddTelemetry(builder, settings);
         builder.Services.AddOpenApi("admin");
 
+        // Minimal APIs answer an unreadable body with a bare 400; thrown, LastResortErrors answers it with what was wrong.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
         var app = builder.Build();
+        app.Use(LastResortErrors.InvokeAsync);
         app.UseGatehouseAuthorizationServer();
         app.MapGatehouseProxy();
         app.MapGatehouseAuthorizationServer();

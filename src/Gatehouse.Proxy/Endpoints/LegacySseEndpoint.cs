@@ -158,7 +158,7 @@ public sealed class LegacySseEndpoint(
 
         if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
         {
-            await admission.RejectAsync(context, server, outcome == EnvelopeReader.Outcome.MalformedJson ? GatewayErrors.MalformedJson() : GatewayErrors.InvalidJsonRpc(problem!));
+            await admission.RejectAsync(context, server, outcome switch { EnvelopeReader.Outcome.MalformedJson => GatewayErrors.MalformedJson(), EnvelopeReader.Outcome.InvalidText => BadInputErrors.InvalidText(), _ => GatewayErrors.InvalidJsonRpc(problem!) });
             return;
         }
 

@@ -175,7 +175,7 @@ public sealed class StreamableHttpEndpoint(
     private async Task ForwardSessionRequestAsync(HttpContext context, AdmittedRequest admitted, HttpMethod method)
     {
         var server = admitted.Server.Name;
-        if (!context.Request.Headers.ContainsKey(McpProtocol.SessionIdHeader))
+        if (context.Request.Headers[McpProtocol.SessionIdHeader].ToString().Length == 0)
         {
             await admission.RejectAsync(context, server, GatewayErrors.MissingSession());
             return;
@@ -332,6 +332,8 @@ public sealed class StreamableHttpEndpoint(
                 return (null, version, GatewayErrors.MalformedJson());
             case EnvelopeReader.Outcome.NotJsonRpc:
                 return (null, version, GatewayErrors.InvalidJsonRpc(problem!));
+            case EnvelopeReader.Outcome.InvalidText:
+                return (null, version, BadInputErrors.InvalidText());
         }
 
         if (envelope.IsBatch && !McpProtocol.AllowsBatches(version))

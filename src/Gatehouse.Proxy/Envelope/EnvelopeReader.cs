@@ -16,6 +16,9 @@ public static class EnvelopeReader
 
         /// <summary>JSON, but not JSON-RPC.</summary>
         NotJsonRpc,
+
+        /// <summary>JSON syntax, but a string is not text: invalid UTF-8, or a lone surrogate escape.</summary>
+        InvalidText,
     }
 
     /// <summary>Reads <paramref name="body"/>; on <see cref="Outcome.NotJsonRpc"/>, <paramref name="problem"/> says why.</summary>
@@ -23,6 +26,12 @@ public static class EnvelopeReader
     {
         envelope = null!;
         problem = null;
+        // The reader checks the UTF-8 of the strings it decodes only; the rest is forwarded, so the whole body must be text.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return Outcome.InvalidText;
+        }
+
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 128 });
         try
         {
@@ -78,6 +87,11 @@ public static class EnvelopeReader
         catch (JsonException)
         {
             return Outcome.MalformedJson;
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString on a lone surrogate escape (\uD800): valid JSON syntax, but no Unicode string.
+            return Outcome.InvalidText;
         }
     }
 

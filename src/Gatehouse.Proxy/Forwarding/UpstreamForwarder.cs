@@ -37,6 +37,12 @@ public sealed class UpstreamForwarder(
     public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
         HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null, GatewayPrincipal? principal = null)
     {
+        // HttpClient would throw on such a value mid-send, which used to read as an unreachable upstream (502).
+        if (HeaderText.FirstUnsendable(request) is { } unsendable)
+        {
+            return (null, BadInputErrors.InvalidHeaderValue(unsendable));
+        }
+
         if (server.AuthMode != UpstreamAuthMode.OAuth)
         {
             try
