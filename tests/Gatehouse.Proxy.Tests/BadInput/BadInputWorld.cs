@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Gatehouse.Admin.Administration;
 using Gatehouse.Proxy.Tests.Infrastructure;
 using Gatehouse.Storage;
@@ -27,7 +28,7 @@ public sealed class BadInputWorld : IAsyncLifetime
         _streamable = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
         _legacy = await TestUpstream.StartAsync(UpstreamMode.LegacySse);
         _stateless = await TestUpstream.StartAsync(UpstreamMode.Stateless);
-        Gateway = await GatewayHarness.StartAsync();
+        Gateway = await GatewayHarness.StartAsync(logging: l => l.AddFilter((string? _, LogLevel level) => level >= LogLevel.Warning));
         AdminToken = (await AdminCredentials.EnsureAsync(new GatehouseStorage(Gateway.DataDirectory), TimeProvider.System))!;
         await Gateway.AddServerAsync("echo", _streamable.McpUri, "streamable-http", $"X-Upstream-Key: {UpstreamSecret}");
         await Gateway.AddServerAsync("legacy", _legacy.SseUri, "sse");

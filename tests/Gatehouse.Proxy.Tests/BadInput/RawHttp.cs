@@ -23,45 +23,18 @@ public static class RawHttp
         await client.ConnectAsync("127.0.0.1", baseUri.Port, cts.Token);
         var stream = client.GetStream();
         var received = new MemoryStream();
-        var timedOut = false;
+        // Reading starts before writing: a server that answers early (413, 431) and closes must still be heard.
+        var reading = ReadAsync(stream, received, cts.Token);
         try
         {
             await stream.WriteAsync(request, cts.Token);
-            var buffer = new byte[16 * 1024];
-            while (true)
-            {
-                int read;
-                try
-                {
-                    read = await stream.ReadAsync(buffer, cts.Token);
-                }
-                catch (IOException)
-                {
-                    // The server may reset the connection after answering (it refused the rest of the request).
-                    break;
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
-                received.Write(buffer, 0, read);
-                if (received.Length > 4 * 1024 * 1024)
-                {
-                    break;
-                }
-            }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
-            timedOut = true;
-        }
-        catch (IOException)
-        {
-            // Reset while writing: whatever arrived is the answer.
+            // The server stopped reading: whatever it answered is the answer.
         }
 
+        var timedOut = !await reading;
         return Parse(received.ToArray(), timedOut);
     }
 
@@ -86,6 +59,46 @@ public static class RawHttp
         // Latin-1 for the head, so a char below 256 goes out as exactly that byte (control characters, raw 0xC3 …).
         var bytes = Encoding.Latin1.GetBytes(head.ToString());
         return body is null ? bytes : [.. bytes, .. body];
+    }
+
+    /// <returns>False when the timeout ended the reading.</returns>
+    private static async Task<bool> ReadAsync(Stream stream, MemoryStream received, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer, cancellationToken);
+                if (read == 0)
+                {
+                    return true;
+                }
+
+                received.Write(buffer, 0, read);
+                if (received.Length > 4 * 1024 * 1024 || IsEventStreamHead(received))
+                {
+                    // A stream that opened is an answer; it may stay open for as long as the session lives.
+                    return true;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Reset after answering (the server refused the rest of the request).
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsEventStreamHead(MemoryStream received)
+    {
+        var text = Encoding.Latin1.GetString(received.GetBuffer(), 0, (int)received.Length);
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        return end > 0 && text[..end].Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
     }
 
     private static RawResponse Parse(byte[] bytes, bool timedOut)
