@@ -24,5 +24,9 @@ public static class BadInputErrors
 
     public static GatewayError MasterKeyChanged() => new(GatewayErrorId.MasterKeyChanged, 503, GatewayErrors.InternalError,
         "This gateway cannot open its stored keys: the master key was changed (gatehouse keys rotate --new-master-key) while it was running. Restart the gateway with the new master key (master.key or GATEHOUSE_MASTER_KEY).");
+
+    /// <summary>A sealed secret of <paramref name="server"/> would not open: a restart when the master key moved under this process, else GH1506.</summary>
+    public static GatewayError SealedValueUnreadable(string server, System.Security.Cryptography.CryptographicException problem) =>
+        problem is Security.MasterKeyChangedException ? MasterKeyChanged() : GatewayErrors.UpstreamSecretUnreadable(server);
 #pragma warning restore CS1591
 }

@@ -53,10 +53,10 @@ public sealed class UpstreamForwarder(
                     request.Headers.TryAddWithoutValidation(header.Name, vault.Unprotect(header.ProtectedValue));
                 }
             }
-            catch (CryptographicException)
+            catch (CryptographicException problem)
             {
                 ProxyLog.SecretUnreadable(logger, server.Name);
-                return (null, GatewayErrors.UpstreamSecretUnreadable(server.Name));
+                return (null, BadInputErrors.SealedValueUnreadable(server.Name, problem));
             }
 
             return await SendOnceAsync(request, server, clientAborted, exchange);

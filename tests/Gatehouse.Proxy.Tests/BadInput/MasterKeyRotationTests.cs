@@ -10,10 +10,22 @@ public sealed class MasterKeyRotationTests
     [Fact]
     public async Task After_the_master_key_changes_under_a_running_gateway_oauth_calls_get_a_clear_503_naming_the_restart()
     {
+        await using var upstream = await Gatehouse.Testing.TestUpstream.StartAsync(Gatehouse.Testing.UpstreamMode.StreamableStateful);
         await using var gateway = await GatewayHarness.StartAsync();
         var adminToken = await AdminCredentials.EnsureAsync(new GatehouseStorage(gateway.DataDirectory), TimeProvider.System);
+        await gateway.AddServerAsync("echo", upstream.McpUri, "streamable-http", "X-Upstream-Key: sealed-value-1");
+        var grant = await gateway.CreateGrantAsync("laptop", "echo");
         var (code, _, error) = await gateway.CliAsync("keys", "rotate", "--new-master-key");
         Assert.True(code == 0, error);
+
+        // The server's header was re-sealed under a data key only the new master key opens.
+        using (var call = await gateway.PostAsync("echo", grant, GatewayHarness.InitializeBody))
+        {
+            var body = await call.Content.ReadAsStringAsync();
+            Assert.True((int)call.StatusCode == 503, $"proxy: {(int)call.StatusCode} {body}");
+            Assert.Equal("GH1951", GatewayHarness.ErrorCode(System.Text.Json.JsonDocument.Parse(body).RootElement));
+            Assert.DoesNotContain("sealed-value-1", body, StringComparison.Ordinal);
+        }
 
         foreach (var path in new[] { "oauth2/login", "account" })
         {
