@@ -34,6 +34,19 @@ public sealed class BadInputWorld : IAsyncLifetime
         await Gateway.AddServerAsync("legacy", _legacy.SseUri, "sse");
         await Gateway.AddServerAsync("stateless", _stateless.McpUri, "streamable-http");
         Token = await Gateway.CreateGrantAsync("fuzz", "echo", "legacy", "stateless");
+        // A policy that reads arguments, so hostile arguments reach the policy evaluator too.
+        await Gateway.ApplyPolicyAsync("fz-args", """
+            version: 1
+            default: allow
+            tools:
+              add:
+                deny_if:
+                  - { arg: a, gt: 1000 }
+              echo:
+                deny_if:
+                  - { arg: text, matches: "^forbidden", timeout_ms: 50 }
+                  - { arg: text, max_length: 2000 }
+            """, "--grant", "fuzz");
     }
 
     private string? _clientId;

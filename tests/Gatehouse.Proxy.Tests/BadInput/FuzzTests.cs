@@ -106,6 +106,11 @@ public sealed class FuzzTests(BadInputWorld world, ITestOutputHelper output) : I
 
     private Case Mcp(Random r, int index, string surface, string server, string? session)
     {
+        if (r.Next(3) == 0)
+        {
+            return NearlyValidMcp(r, index, surface, server, session);
+        }
+
         var method = Pick(r, "POST", "POST", "POST", "POST", "GET", "DELETE", "PUT", "OPTIONS", "PATCH");
         var path = r.Next(12) switch
         {
@@ -167,6 +172,57 @@ public sealed class FuzzTests(BadInputWorld world, ITestOutputHelper output) : I
         }
 
         return new Case(surface, index, $"{method} {path} [{string.Join("; ", headers.Select(h => h.Item1))}] {Preview(body)}", RawHttp.Build(method, path, headers, body, chunked));
+    }
+
+    /// <summary>A request that passes every check but one thing: it reaches the policy and the upstream with hostile arguments.</summary>
+    private Case NearlyValidMcp(Random r, int index, string surface, string server, string? session)
+    {
+        var stateless = surface == "mcp-stateless";
+        var version = stateless ? "2026-07-28" : "2025-11-25";
+        var tool = Pick(r, "echo", "add", "echo", "nope");
+        var arguments = r.Next(8) switch
+        {
+            0 => "{\"a\":" + Pick(r, "1", "1001", "1e400", "-0", "\"7\"", "null", "[1]", "99999999999999999999999") + ",\"b\":2}",
+            1 => "{\"text\":" + Pick(r, "\"forbidden words\"", "5", "null", "{}", "\"" + new string('x', 2500) + "\"", "\"\\uD800\"", "\"ok\"") + "}",
+            2 => "{\"text\":\"a\",\"text\":\"forbidden\"}",
+            3 => "{\"a\":1,\"b\":2,\"a\":5000}",
+            4 => "[]",
+            5 => "{\"text\":" + string.Concat(Enumerable.Repeat("[", r.Next(10, 200))) + "1" + string.Concat(Enumerable.Repeat("]", r.Next(10, 200))) + "}",
+            6 => "{\"TEXT\":\"forbidden\",\"Text\":\"x\"}",
+            _ => "{\"text\":\"hello " + RandomAscii(r, 5) + "\"}",
+        };
+        var id = r.Next(1, 10_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (method, body) = r.Next(6) switch
+        {
+            0 => ("tools/list", $"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/list\",\"params\":{{\"cursor\":\"{RandomAscii(r, 8)}\"}}}}"),
+            1 => ("ping", $"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}"),
+            _ => ("tools/call", $"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"{tool}\",\"arguments\":{arguments}}}}}"),
+        };
+        var headers = new List<(string, string)>
+        {
+            ("Authorization", "Bearer " + world.Token), ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"), ("MCP-Protocol-Version", version),
+        };
+        if (stateless)
+        {
+            headers.Add(("Mcp-Method", r.Next(6) == 0 ? "tools/list" : method));
+            if (method == "tools/call")
+            {
+                headers.Add(("Mcp-Name", r.Next(6) == 0 ? "other" : tool));
+            }
+        }
+        else if (session is not null && r.Next(6) > 0)
+        {
+            headers.Add(("Mcp-Session-Id", session));
+        }
+
+        if (r.Next(8) == 0)
+        {
+            AddHostileHeader(r, headers);
+        }
+
+        var path = surface == "mcp-sse" && r.Next(2) == 0 ? "/mcp/" + server + "/message?session=" + RandomAscii(r, 40) : "/mcp/" + server;
+        var bytes = Encoding.UTF8.GetBytes(body);
+        return new Case(surface, index, $"POST {path} (nearly valid) {Preview(bytes)}", RawHttp.Build("POST", path, headers, bytes));
     }
 
     private static byte[] JsonRpcBody(Random r, string method, string name)
