@@ -283,6 +283,11 @@ public sealed class FuzzTests(BadInputWorld world, ITestOutputHelper output) : I
 
     private Case OAuth(Random r, int index, string clientId)
     {
+        if (r.Next(3) == 0)
+        {
+            return NearlyValidOAuth(r, index, clientId);
+        }
+
         var path = Pick(r, "/oauth2/authorize", "/oauth2/authorize", "/oauth2/token", "/oauth2/token", "/oauth2/register", "/oauth2/revoke", "/oauth2/jwks", "/oauth2/" + HostileSegment(r));
         var method = Pick(r, "GET", "POST", "POST", "PUT", "DELETE");
         var parameters = new List<string>();
@@ -348,6 +353,78 @@ public sealed class FuzzTests(BadInputWorld world, ITestOutputHelper output) : I
 
         AddHostileHeader(r, headers);
         return new Case("oauth", index, $"{method} {Shorten(target)} {Preview(body)}", RawHttp.Build(method, target, headers, body));
+    }
+
+    /// <summary>A well-formed OAuth request with one or two hostile values, so it gets past the first checks.</summary>
+    private Case NearlyValidOAuth(Random r, int index, string clientId)
+    {
+        string Hostile() => r.Next(4) switch
+        {
+            0 => Uri.EscapeDataString(HostileText(r, 30)),
+            1 => RandomAscii(r, 1, 300),
+            2 => "",
+            _ => Uri.EscapeDataString(Pick(r, "https://evil.example/cb", "http://127.0.0.1:1/cb", "cursor://x", "S512", "plain", "token", "code id_token", "openid mcp", "x" + new string('y', 2000))),
+        };
+
+        var resource = Uri.EscapeDataString(Pick(r, world.Gateway.McpUri("echo").ToString(), world.Gateway.McpUri("nope").ToString(), "http://evil.example/mcp/echo", world.Gateway.BaseUri + "mcp/%C3%A9"));
+        var fields = new List<(string Name, string Value)>();
+        string path;
+        var method = "POST";
+        switch (r.Next(4))
+        {
+            case 0:
+                path = "/oauth2/authorize";
+                method = Pick(r, "GET", "POST");
+                fields.AddRange([("response_type", "code"), ("client_id", Uri.EscapeDataString(clientId)), ("redirect_uri", Uri.EscapeDataString("http://127.0.0.1/cb")),
+                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256"), ("resource", resource), ("scope", "mcp%20offline_access"), ("state", RandomAscii(r, 12))]);
+                break;
+            case 1:
+                path = "/oauth2/token";
+                fields.AddRange(r.Next(2) == 0
+                    ? [("grant_type", "authorization_code"), ("client_id", Uri.EscapeDataString(clientId)), ("code", RandomAscii(r, 40)), ("redirect_uri", Uri.EscapeDataString("http://127.0.0.1/cb")), ("code_verifier", RandomAscii(r, 43)), ("resource", resource)]
+                    : [("grant_type", "refresh_token"), ("client_id", Uri.EscapeDataString(clientId)), ("refresh_token", RandomAscii(r, 10, 600))]);
+                break;
+            case 2:
+                path = "/oauth2/revoke";
+                fields.AddRange([("client_id", Uri.EscapeDataString(clientId)), ("token", RandomAscii(r, 10, 600)), ("token_type_hint", Pick(r, "access_token", "refresh_token", "x"))]);
+                break;
+            default:
+                path = "/oauth2/authorize";
+                method = "GET";
+                // A client id that is an https URL: a Client ID Metadata Document, which must never be fetched from anywhere but loopback-refused public hosts.
+                fields.AddRange([("response_type", "code"), ("client_id", Uri.EscapeDataString(Pick(r, "https://127.0.0.1:1/client.json", "https://evil.example", "https://[::1]/c", "http://127.0.0.1/c.json"))),
+                    ("redirect_uri", Uri.EscapeDataString("http://127.0.0.1/cb")), ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256"), ("resource", resource)]);
+                break;
+        }
+
+        for (var n = r.Next(1, 3); n > 0; n--)
+        {
+            var at = r.Next(fields.Count + 1);
+            if (at == fields.Count || r.Next(3) == 0)
+            {
+                fields.Add((Pick(r, OAuthParameters), Hostile()));
+            }
+            else
+            {
+                fields[at] = (fields[at].Name, Hostile());
+            }
+        }
+
+        var query = string.Join('&', fields.Select(f => f.Name + "=" + f.Value));
+        var headers = new List<(string, string)>();
+        byte[]? body = null;
+        var target = path;
+        if (method == "POST")
+        {
+            headers.Add(("Content-Type", "application/x-www-form-urlencoded"));
+            body = Encoding.ASCII.GetBytes(query);
+        }
+        else
+        {
+            target += "?" + query;
+        }
+
+        return new Case("oauth", index, $"{method} {Shorten(target)} (nearly valid) {Preview(body)}", RawHttp.Build(method, target, headers, body));
     }
 
     // ---- admin API ----
