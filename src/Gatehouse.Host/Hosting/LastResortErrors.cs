@@ -19,6 +19,12 @@ internal static partial class LastResortErrors
         try
         {
             await next(context);
+            if (!context.Response.HasStarted && context.Response.StatusCode is 400 or 411 or 413 or 415
+                && context.Response.ContentLength is null or 0 && context.Response.ContentType is null && !HttpMethods.IsHead(context.Request.Method))
+            {
+                // The framework refused the body (too large, unreadable) and wrote nothing: say what it was.
+                await WriteAsync(context, BadInputErrors.MalformedRequest(EmptyRefusal(context.Response.StatusCode)) with { HttpStatus = context.Response.StatusCode });
+            }
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -69,6 +75,14 @@ internal static partial class LastResortErrors
 
         return BadInputErrors.UnexpectedFailure(requestId);
     }
+
+    private static string EmptyRefusal(int status) => status switch
+    {
+        413 => "the body is larger than this endpoint accepts (the admin API takes at most 1 MiB).",
+        415 => "the body's Content-Type is not one this endpoint accepts (the admin API takes application/json, policies also YAML).",
+        411 => "the request needs a Content-Length or chunked body.",
+        _ => "the body is not what this endpoint expects (JSON of the documented shape).",
+    };
 
     private static Task WriteAsync(HttpContext context, GatewayError error)
     {

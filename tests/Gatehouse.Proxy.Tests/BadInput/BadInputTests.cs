@@ -134,6 +134,18 @@ public sealed class BadInputTests(BadInputWorld world) : IClassFixture<BadInputW
         Assert.Contains("X-Client-Note", response.Body, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("PUT", "/admin/api/policies/big", "application/yaml")]
+    [InlineData("POST", "/admin/api/apply", "application/yaml")]
+    [InlineData("POST", "/admin/api/servers", "application/json")]
+    public async Task An_admin_body_over_one_mebibyte_is_refused_with_413(string method, string path, string contentType)
+    {
+        var body = Encoding.ASCII.GetBytes("# " + new string('x', (int)Gatehouse.Admin.Api.AdminBodyLimit.Bytes + 10));
+        var response = await SendAsync(method, path, [("Authorization", "Bearer " + world.AdminToken), ("Content-Type", contentType)], body);
+        AssertClear(response, 413);
+        Assert.Contains("GH1332", response.Body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_policy_nested_twenty_thousand_levels_deep_is_refused_and_the_gateway_lives()
     {
