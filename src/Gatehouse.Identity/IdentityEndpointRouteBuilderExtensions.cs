@@ -19,7 +19,7 @@ public static class IdentityEndpointRouteBuilderExtensions
     /// </summary>
     public static WebApplication UseGatehouseAuthorizationServer(this WebApplication app)
     {
-        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch => branch.Use(AllowCrossOrigin).UseAuthentication());
+        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch => branch.Use(AllowCrossOrigin).Use(Gatehouse.Identity.Server.OAuthRequestGuard.InvokeAsync).UseAuthentication());
         ((IApplicationBuilder)app).Properties[AuthenticationMiddlewareSetKey] = true;
         return app;
     }

@@ -31,6 +31,13 @@ public static class ProxyEndpointRouteBuilderExtensions
             }
 
             var server = (string)context.Request.RouteValues["server"]!;
+            // A name that is not a slug names no server; answering before anything echoes it keeps it out of headers.
+            if (!Gatehouse.Core.Servers.ServerName.TryValidate(server, out _))
+            {
+                await Gatehouse.Proxy.Errors.ErrorResponses.WriteAsync(context, Gatehouse.Core.Errors.BadInputErrors.InvalidServerName(), null, null);
+                return;
+            }
+
             var exchange = recorder.Begin(context, server);
             try
             {

@@ -27,7 +27,7 @@ public static class AdminApi
     /// <summary>Maps the API. <paramref name="administration"/> opens the service for one request.</summary>
     public static RouteGroupBuilder MapGatehouseAdminApi(this IEndpointRouteBuilder endpoints, GatehouseStorage storage, Func<GatehouseDbContext, GatewayAdministration> administration)
     {
-        var api = endpoints.MapGroup("/admin/api").WithTags("admin");
+        var api = endpoints.MapGroup("/admin/api").WithTags("admin").WithMetadata(new AdminBodyLimit());
         // The gate (UseGatehouseAdminApiGate) has refused unauthenticated callers before binding read any body; this
         // filter only repeats the check for an application that maps the API without it.
         api.AddEndpointFilter(async (context, next) =>
@@ -48,8 +48,10 @@ public static class AdminApi
             .WithSummary("The organisation's identity provider people sign in with (never its secret).");
         api.MapPut("/login-provider", async (LoginProviderRequest body, CancellationToken ct) =>
                 RefuseHostReferences(("'clientSecret'", body.ClientSecret), ("'clientId'", body.ClientId), ("'issuer'", body.Issuer)) ??
-                ToResult(await Use(storage, administration, a => a.SetLoginProviderAsync(
-                    new LoginProviderSpec(body.Issuer, body.ClientId, body.ClientSecret, body.GroupsClaim, body.Scopes, body.Name, body.AllowLoopback ?? false), "admin-api", ct))))
+                (MissingLoginProviderFields(body) is { } missing
+                    ? Results.Json(new ErrorBody("invalid", $"The identity provider needs {missing}: send issuer, clientId and clientSecret (groupsClaim, scopes, name and allowLoopback are optional)."), statusCode: StatusCodes.Status400BadRequest)
+                    : ToResult(await Use(storage, administration, a => a.SetLoginProviderAsync(
+                    new LoginProviderSpec(body.Issuer, body.ClientId, body.ClientSecret, body.GroupsClaim, body.Scopes, body.Name, body.AllowLoopback ?? false), "admin-api", ct)))))
             .WithSummary("Configures or replaces the identity provider; running gateways use it on the next sign-in, no restart.");
         api.MapDelete("/login-provider", async (CancellationToken ct) => ToResult(await Use(storage, administration, a => a.RemoveLoginProviderAsync("admin-api", ct))))
             .WithSummary("Removes the identity provider (its users keep their rows and grants but cannot sign in through it).");
@@ -98,6 +100,14 @@ public static class AdminApi
         fields.Where(f => HostReferences.Contains(f.Value)).Select(f => f.Field).ToList() is { Count: > 0 } found
             ? Results.Json(new ErrorBody("invalid", HostReferences.HostReferenceRefusal(string.Join(", ", found))), statusCode: StatusCodes.Status400BadRequest)
             : null;
+
+    // The body binds without checks, so a field left out arrives as null rather than as a 400 of its own.
+    private static string? MissingLoginProviderFields(LoginProviderRequest body)
+    {
+        var missing = new[] { ("issuer", body.Issuer), ("clientId", body.ClientId), ("clientSecret", body.ClientSecret) }
+            .Where(f => string.IsNullOrWhiteSpace(f.Item2)).Select(f => f.Item1).ToList();
+        return missing.Count == 0 ? null : string.Join(", ", missing);
+    }
 
     private static ServerSpec ToSpec(ServerRequest body) =>
         new(body.Name, body.Url, body.Transport, (body.Headers ?? []).ToList(), body.Enabled ?? true, ForwardIdentityHeaders: body.ForwardIdentityHeaders ?? false);

@@ -97,6 +97,14 @@ public enum GatewayErrorId
 
     /// <summary>A resource URI that cannot be brought to the normal form policy compares.</summary>
     UnnormalizableResourceUri = 1313,
+    /// <summary>A JSON string in the body is not valid text: invalid UTF-8 or a lone UTF-16 surrogate escape.</summary>
+    InvalidText = 1330,
+
+    /// <summary>A request header carries a value that cannot be sent on (a character outside printable ASCII).</summary>
+    InvalidHeaderValue = 1331,
+
+    /// <summary>The HTTP request itself is broken (bad chunked framing, a body cut short, too many form fields).</summary>
+    MalformedRequest = 1332,
 
     /// <summary>A session-scoped request came without Mcp-Session-Id.</summary>
     MissingSession = 1401,
@@ -163,9 +171,16 @@ public enum GatewayErrorId
 
     /// <summary>Connect page: a per-user flow's callback came from a browser signed in as another Gatehouse user; nothing was stored.</summary>
     ConnectFlowOtherUser = 1711,
+
     /// <summary>An admin API body contains a <c>${...}</c> reference, which only the CLI expands, on the operator's machine.</summary>
     ApiBodyHostReference = 1900,
 
     /// <summary>An admin API body names a file (such as <c>private-key-file</c>), which only the CLI reads, on the operator's machine.</summary>
     ApiBodyFileReference = 1901,
+
+    /// <summary>Gatehouse failed on this request in a way it did not foresee; the log has the details (never a stack trace in the answer).</summary>
+    UnexpectedFailure = 1950,
+
+    /// <summary>The gateway's master key no longer opens its own keys (the master key was rotated while it ran): restart it.</summary>
+    MasterKeyChanged = 1951,
 }

@@ -113,6 +113,20 @@ internal sealed class ArgumentCondition
     /// <summary>Evaluates the condition against the call's arguments. Never throws for anything the client sent.</summary>
     public ConditionResult Evaluate(JsonElement? arguments)
     {
+        try
+        {
+            return EvaluateValue(arguments);
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString on a string that is no Unicode text (a lone surrogate escape such as \uD800): not the kind the
+            // rule expects, which fails closed like any mistyped argument.
+            return Mismatch();
+        }
+    }
+
+    private ConditionResult EvaluateValue(JsonElement? arguments)
+    {
         var status = Path.Resolve(arguments, out var value, out var failedStep);
         if (status == PathStatus.WrongContainer)
         {

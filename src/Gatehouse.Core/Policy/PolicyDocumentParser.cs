@@ -36,6 +36,11 @@ public static class PolicyDocumentParser
         {
             documents = YamlTree.Read(text);
         }
+        catch (YamlTree.TooDeepException e)
+        {
+            return Failed(new PolicyError(string.Empty, ToInt(e.Start.Line), ToInt(e.Start.Column),
+                $"The policy nests mappings and lists deeper than {YamlTree.MaxDepth} levels, which no policy needs. Flatten the document at this position."));
+        }
         catch (YamlException e)
         {
             var hint = e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase)

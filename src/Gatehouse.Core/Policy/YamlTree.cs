@@ -67,7 +67,7 @@ internal static class YamlTree
         parser.Consume<StreamStart>();
         while (parser.TryConsume<DocumentStart>(out _))
         {
-            documents.Add(ReadNode(parser, anchors));
+            documents.Add(ReadNode(parser, anchors, 1));
             parser.Consume<DocumentEnd>();
         }
 
@@ -75,8 +75,17 @@ internal static class YamlTree
         return documents;
     }
 
-    private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors)
+    /// <summary>How deep mappings and lists may nest; reading is recursive, so a deeper document would exhaust the stack.</summary>
+    public const int MaxDepth = 64;
+
+    private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors, int depth)
     {
+        if (depth > MaxDepth)
+        {
+            var at = parser.Current?.Start ?? Mark.Empty;
+            throw new TooDeepException(at, parser.Current?.End ?? at);
+        }
+
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
             return anchors.TryGetValue(alias.Value.Value, out var target)
@@ -98,7 +107,7 @@ internal static class YamlTree
             var items = new List<YNode>();
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                items.Add(ReadNode(parser, anchors));
+                items.Add(ReadNode(parser, anchors, depth + 1));
             }
 
             var sequence = new YSequence(Line(sequenceStart.Start), Column(sequenceStart.Start), items);
@@ -112,8 +121,8 @@ internal static class YamlTree
             var entries = new List<KeyValuePair<YNode, YNode>>();
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var key = ReadNode(parser, anchors);
-                entries.Add(new KeyValuePair<YNode, YNode>(key, ReadNode(parser, anchors)));
+                var key = ReadNode(parser, anchors, depth + 1);
+                entries.Add(new KeyValuePair<YNode, YNode>(key, ReadNode(parser, anchors, depth + 1)));
             }
 
             var mapping = new YMapping(Line(mappingStart.Start), Column(mappingStart.Start), entries);
@@ -132,4 +141,8 @@ internal static class YamlTree
     private static int Line(Mark mark) => (int)Math.Min(mark.Line, int.MaxValue);
 
     private static int Column(Mark mark) => (int)Math.Min(mark.Column, int.MaxValue);
+
+    /// <summary>The document nests deeper than <see cref="MaxDepth"/>.</summary>
+    internal sealed class TooDeepException(Mark start, Mark end)
+        : YamlException(start, end, $"The document nests deeper than {MaxDepth} levels.");
 }

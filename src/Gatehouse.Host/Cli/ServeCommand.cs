@@ -106,9 +106,30 @@ internal static class ServeCommand
                 },
             };
 
-            await using var app = await GatehouseApplication.BuildAsync(settings, ct);
-            var adminToken = await AdminCredentials.EnsureAsync(cli.Storage, TimeProvider.System, ct);
-            await app.StartAsync(ct);
+            WebApplication app;
+            string? adminToken;
+            try
+            {
+                app = await GatehouseApplication.BuildAsync(settings, ct);
+            }
+            catch (Exception e) when (ServeStartupErrors.Describe(e, cli.Storage.DataDirectory, settings.Urls) is { } line)
+            {
+                await cli.Error.WriteLineAsync($"error: {line}");
+                return 1;
+            }
+
+            await using var started = app;
+            try
+            {
+                adminToken = await AdminCredentials.EnsureAsync(cli.Storage, TimeProvider.System, ct);
+                await app.StartAsync(ct);
+            }
+            catch (Exception e) when (ServeStartupErrors.Describe(e, cli.Storage.DataDirectory, settings.Urls) is { } line)
+            {
+                await cli.Error.WriteLineAsync($"error: {line}");
+                return 1;
+            }
+
             var address = GatehouseApplication.ListeningAddresses(app).FirstOrDefault() ?? settings.Urls;
             var output = cli.Output;
             output.WriteLine($"Gatehouse listening on {address}");

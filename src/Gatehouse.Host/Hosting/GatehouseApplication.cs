@@ -108,12 +108,16 @@ public static class GatehouseApplication
         AddTelemetry(builder, settings);
         builder.Services.AddOpenApi("admin");
 
+        // Minimal APIs answer an unreadable body with a bare 400; thrown, LastResortErrors answers it with what was wrong.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
         var app = builder.Build();
         foreach (var problem in storage.PermissionWarnings)
         {
             HostLog.LoosePermissions(app.Logger, problem);
         }
 
+        app.Use(LastResortErrors.InvokeAsync);
         app.UseGatehouseAuthorizationServer();
         app.UseGatehouseAdminApiGate(storage);
         app.MapGatehouseProxy();

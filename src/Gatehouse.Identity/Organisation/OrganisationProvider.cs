@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace Gatehouse.Identity.Organisation;
@@ -20,8 +21,9 @@ namespace Gatehouse.Identity.Organisation;
 /// evict them when it moved; the next request builds them again here, with a new discovery cache. The callback never
 /// evicts, so a sign-in completes with the options it started with.
 /// </remarks>
-public sealed class OrganisationProvider(
-    GatehouseStorage storage, ISecretProtector protector, AuthorizationServerOptions server, IOptionsMonitorCache<OpenIdConnectOptions> cache)
+public sealed partial class OrganisationProvider(
+    GatehouseStorage storage, ISecretProtector protector, AuthorizationServerOptions server, IOptionsMonitorCache<OpenIdConnectOptions> cache,
+    ILogger<OrganisationProvider> logger)
     : IConfigureNamedOptions<OpenIdConnectOptions>
 {
     // Unconfigured, the handler still needs options that validate: it runs for every /oauth2 request, and only ever
@@ -95,7 +97,17 @@ public sealed class OrganisationProvider(
 
         options.Authority = settings.Issuer;
         options.ClientId = settings.ClientId;
-        options.ClientSecret = protector.Unprotect(settings.ProtectedClientSecret);
+        try
+        {
+            options.ClientSecret = protector.Unprotect(settings.ProtectedClientSecret);
+        }
+        catch (System.Security.Cryptography.CryptographicException problem)
+        {
+            // These options serve every /oauth2 request: an unreadable secret must cost only the sign-in through the
+            // provider (which the provider then refuses), not the whole authorization server.
+            SecretUnreadable(logger, settings.Issuer, problem.Message);
+            options.ClientSecret = null;
+        }
         options.RequireHttpsMetadata = !settings.AllowLoopback;
         options.BackchannelHttpHandler = server.OrganisationBackchannel?.Invoke(settings.AllowLoopback);
         options.TokenValidationParameters.ValidIssuers = [settings.Issuer, settings.Issuer.TrimEnd('/')];
@@ -108,4 +120,8 @@ public sealed class OrganisationProvider(
     }
 
     private sealed record Built(string? Stored, LoginProviderSettings? Settings);
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Error,
+        Message = "The client secret of the identity provider {Issuer} cannot be opened ({Reason}); sign-in through it will fail. Run 'gatehouse login-provider set' again with the secret, or restore the master key")]
+    private static partial void SecretUnreadable(ILogger logger, string issuer, string reason);
 }

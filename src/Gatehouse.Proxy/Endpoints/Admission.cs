@@ -45,7 +45,7 @@ public sealed class Admission(
             var challenge = $"Bearer resource_metadata=\"{metadata.MetadataUrl(context.Request, serverName)}\"";
             if (authError.Id != GatewayErrorId.MissingCredential)
             {
-                challenge += $", error=\"invalid_token\", error_description=\"{authError.Message.Replace('"', '\'')}\"";
+                challenge += $", error=\"invalid_token\", error_description=\"{Forwarding.HeaderText.QuotedStringContent(authError.Message)}\"";
             }
 
             context.Response.Headers.WWWAuthenticate = challenge;

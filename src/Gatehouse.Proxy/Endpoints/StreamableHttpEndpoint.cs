@@ -175,7 +175,7 @@ public sealed class StreamableHttpEndpoint(
     private async Task ForwardSessionRequestAsync(HttpContext context, AdmittedRequest admitted, HttpMethod method)
     {
         var server = admitted.Server.Name;
-        if (!context.Request.Headers.ContainsKey(McpProtocol.SessionIdHeader))
+        if (context.Request.Headers[McpProtocol.SessionIdHeader].ToString().Length == 0)
         {
             await admission.RejectAsync(context, server, GatewayErrors.MissingSession());
             return;

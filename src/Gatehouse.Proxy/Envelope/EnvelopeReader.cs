@@ -34,6 +34,9 @@ public static class EnvelopeReader
 
         /// <summary>A tools/call, resources/read or prompts/get without a string target.</summary>
         UnreadableTarget,
+
+        /// <summary>JSON syntax, but a string is not text: invalid UTF-8, or a lone surrogate escape.</summary>
+        InvalidText,
     }
 
     private static readonly string[] EnvelopeKeys = ["jsonrpc", "method", "id", "params"];
@@ -44,6 +47,12 @@ public static class EnvelopeReader
     {
         envelope = null!;
         problem = null;
+        // The reader checks the UTF-8 of the strings it decodes only; the rest is forwarded, so the whole body must be text.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return Outcome.InvalidText;
+        }
+
         var keys = KeyTracker.Rent();
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 128 });
         try
@@ -104,6 +113,11 @@ public static class EnvelopeReader
         {
             return Outcome.MalformedJson;
         }
+        catch (InvalidOperationException)
+        {
+            // GetString on a lone surrogate escape (\uD800): valid JSON syntax, but no Unicode string.
+            return Outcome.InvalidText;
+        }
         finally
         {
             KeyTracker.Return(keys);
@@ -114,6 +128,7 @@ public static class EnvelopeReader
     public static GatewayError ErrorFor(Outcome outcome, string? problem) => outcome switch
     {
         Outcome.MalformedJson => GatewayErrors.MalformedJson(),
+        Outcome.InvalidText => BadInputErrors.InvalidText(),
         Outcome.DuplicateKey => GatewayErrors.DuplicateKey(problem ?? "?"),
         Outcome.CaseVariantKey when problem?.Split('\n') is [var key, var decided] => GatewayErrors.CaseVariantKey(key, decided),
         Outcome.UnreadableTarget when problem?.Split('\n') is [var method, var field] => GatewayErrors.UnreadableTarget(method, field),

@@ -79,8 +79,18 @@ public sealed class BodyBuffer : IDisposable
     }
 
     /// <summary>Reads a request body.</summary>
-    public static Task<BodyBuffer?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken) =>
-        ReadAsync(request.Body, request.ContentLength, limit, cancellationToken);
+    /// <exception cref="BadHttpRequestException">The client sent a body that cannot be read (Kestrel reports broken chunking as an IOException).</exception>
+    public static async Task<BodyBuffer?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadAsync(request.Body, request.ContentLength, limit, cancellationToken);
+        }
+        catch (IOException e) when (e is not BadHttpRequestException && !request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            throw new BadHttpRequestException($"the request body is broken ({e.Message.TrimEnd('.')}).", StatusCodes.Status400BadRequest, e);
+        }
+    }
 
     /// <summary>Wraps the bytes as upstream request content (no copy).</summary>
     public HttpContent ToContent() => new ReadOnlyMemoryContent(Memory);

@@ -37,6 +37,12 @@ public sealed class UpstreamForwarder(
     public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
         HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null, GatewayPrincipal? principal = null)
     {
+        // HttpClient would throw on such a value mid-send, which used to read as an unreachable upstream (502).
+        if (HeaderText.FirstUnsendable(request) is { } unsendable)
+        {
+            return (null, BadInputErrors.InvalidHeaderValue(unsendable));
+        }
+
         if (server.AuthMode != UpstreamAuthMode.OAuth)
         {
             try
@@ -47,10 +53,10 @@ public sealed class UpstreamForwarder(
                     request.Headers.TryAddWithoutValidation(header.Name, vault.Unprotect(header.ProtectedValue));
                 }
             }
-            catch (CryptographicException)
+            catch (CryptographicException problem)
             {
                 ProxyLog.SecretUnreadable(logger, server.Name);
-                return (null, GatewayErrors.UpstreamSecretUnreadable(server.Name));
+                return (null, BadInputErrors.SealedValueUnreadable(server.Name, problem));
             }
 
             return await SendOnceAsync(request, server, clientAborted, exchange);

@@ -35,7 +35,7 @@ public sealed class EnvelopeVault : ISecretProtector
     // Key ids this vault can never open (deleted, or wrapped by another master key): data key rows are never
     // rewritten, so the answer cannot change, and remembering it keeps a failing value from reading the database
     // on every call.
-    private readonly ConcurrentDictionary<string, string> _unavailable = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Reason, bool MasterKeyChanged)> _unavailable = new(StringComparer.Ordinal);
     private readonly Lock _loadLock = new();
 
     private EnvelopeVault(ConcurrentDictionary<string, byte[]> dataKeys, MasterKey masterKey, DbContextOptions<GatehouseDbContext> database)
@@ -171,7 +171,7 @@ public sealed class EnvelopeVault : ISecretProtector
                 return loaded;
             }
 
-            if (!_unavailable.TryGetValue(keyId, out var reason))
+            if (!_unavailable.TryGetValue(keyId, out var unavailable))
             {
                 using var db = new GatehouseDbContext(_database);
                 var record = db.DataKeys.AsNoTracking().FirstOrDefault(k => k.Id == keyId);
@@ -181,14 +181,14 @@ public sealed class EnvelopeVault : ISecretProtector
                     return key;
                 }
 
-                reason = record is null
-                    ? $"The stored value was sealed with data key {keyId}, which this database no longer holds."
-                    : $"The stored value was sealed with data key {keyId}, wrapped by master key {record.MasterKeyId}, but this process runs with " +
-                      $"master key {_masterKey.Id}: restart it with the new master key (see 'gatehouse keys rotate --new-master-key').";
-                _unavailable[keyId] = reason;
+                unavailable = record is null
+                    ? ($"The stored value was sealed with data key {keyId}, which this database no longer holds.", false)
+                    : ($"The stored value was sealed with data key {keyId}, wrapped by master key {record.MasterKeyId}, but this process runs with " +
+                      $"master key {_masterKey.Id}: restart it with the new master key (see 'gatehouse keys rotate --new-master-key').", true);
+                _unavailable[keyId] = unavailable;
             }
 
-            throw new CryptographicException(reason);
+            throw unavailable.MasterKeyChanged ? new MasterKeyChangedException(unavailable.Reason) : new CryptographicException(unavailable.Reason);
         }
     }
 

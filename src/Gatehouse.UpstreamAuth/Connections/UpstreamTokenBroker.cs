@@ -132,9 +132,9 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
         {
             return UpstreamTokenResult.Of(new UpstreamToken(services.Vault.Unprotect(cached.SealedAccessToken!), cached.Version));
         }
-        catch (CryptographicException)
+        catch (CryptographicException problem)
         {
-            return UpstreamTokenResult.Fail(GatewayErrors.UpstreamSecretUnreadable(server.Name));
+            return UpstreamTokenResult.Fail(BadInputErrors.SealedValueUnreadable(server.Name, problem));
         }
     }
 
@@ -213,6 +213,19 @@ public sealed partial class UpstreamTokenBroker(UpstreamAuthServices services, F
     }
 
     private async Task<UpstreamTokenResult> RefreshHoldingLeaseAsync(Storage.GatehouseDbContext db, ServerDefinition server, ConnectionOwner owner, UpstreamConnectionRecord row, CancellationToken ct)
+    {
+        try
+        {
+            return await RefreshWithSecretsAsync(db, server, owner, row, ct);
+        }
+        catch (CryptographicException problem)
+        {
+            // The refresh token or the client's secret would not open: say which server and what to do, not a 500.
+            return UpstreamTokenResult.Fail(BadInputErrors.SealedValueUnreadable(server.Name, problem));
+        }
+    }
+
+    private async Task<UpstreamTokenResult> RefreshWithSecretsAsync(Storage.GatehouseDbContext db, ServerDefinition server, ConnectionOwner owner, UpstreamConnectionRecord row, CancellationToken ct)
     {
         var metadata = row.AuthorizationServerJson is { } json ? UpstreamAuthServices.Deserialize(json) : null;
         var client = metadata is null ? null : await _clients.ForConnectionAsync(server, metadata, row.ClientSource, row.ClientId, row.Issuer, ct);

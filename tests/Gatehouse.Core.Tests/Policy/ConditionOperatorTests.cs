@@ -17,6 +17,11 @@ public sealed class ConditionOperatorTests
     public static TheoryData<string, string, string?, Expect> Cases => new()
     {
         { "equals", "usd", "\"usd\"", Expect.Holds },
+        // A lone surrogate escape is valid JSON syntax but no text: the condition fails closed instead of throwing.
+        { "matches", "^a", "\"\\uD800\"", Expect.Mismatch },
+        { "in", "[a, b]", "\"\\uDC00\"", Expect.Mismatch },
+        { "prefix", "a", "\"a\\uD800\"", Expect.Mismatch },
+        { "contains", "a", "\"a\\uD800\"", Expect.Mismatch },
         { "equals", "usd", "\"eur\"", Expect.Fails },
         { "equals", "usd", null, Expect.Missing },
         { "equals", "usd", "5", Expect.Mismatch },
