@@ -38,6 +38,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<UpstreamForwarder>();
         services.AddSingleton<ProtectedResourceMetadata>();
         services.AddSingleton<Admission>();
+        services.AddSingleton<PostPipeline>();
         services.AddSingleton<LegacySseEndpoint>();
         services.AddSingleton(sp => new BridgeRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ProxyOptions>>().Value.BridgeIdleTimeout));
         services.AddSingleton<LegacyUpstreamBridge>();

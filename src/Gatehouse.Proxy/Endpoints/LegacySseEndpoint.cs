@@ -28,8 +28,8 @@ namespace Gatehouse.Proxy.Endpoints;
 /// replica that holds the client's stream.
 /// </remarks>
 public sealed class LegacySseEndpoint(
-    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PolicyEnforcer policy,
-    IOptions<ProxyOptions> options, ILogger<LegacySseEndpoint> logger)
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PostPipeline pipeline,
+    ILogger<LegacySseEndpoint> logger)
 {
     /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
     public const string SessionQueryParameter = "session";
@@ -149,53 +149,50 @@ public sealed class LegacySseEndpoint(
             return;
         }
 
-        using var body = await BodyBuffer.ReadAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
-        if (body is null)
+        await pipeline.RunAsync(context, admitted,
+            read: ReadMessage,
+            refuse: (c, _, refusal) => WriteRefusalAsync(c, ticket, refusal),
+            forward: (envelope, body, decided) => ticket.Kind == SessionKind.Bridged
+                ? bridge.PostMessageAsync(context, admitted, ticket, body, envelope, decided.Reservations)
+                : ForwardMessageAsync(context, admitted, upstreamEndpoint!, body, envelope));
+    }
+
+    /// <summary>The 2024-11-05 era's envelope rules: one JSON-RPC message, no standard headers to check.</summary>
+    private static (JsonRpcEnvelope? Envelope, GatewayError? Error) ReadMessage(BodyBuffer body) =>
+        EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) switch
         {
-            await admission.RejectAsync(context, server, GatewayErrors.BodyTooLarge(options.Value.MaxRequestBytes));
+            EnvelopeReader.Outcome.Ok => (envelope, null),
+            EnvelopeReader.Outcome.MalformedJson => (null, GatewayErrors.MalformedJson()),
+            _ => (null, GatewayErrors.InvalidJsonRpc(problem!)),
+        };
+
+    private async Task WriteRefusalAsync(HttpContext context, SessionTicket ticket, byte[] refusal)
+    {
+        if (ticket.Kind == SessionKind.Bridged && bridge.TrySendToClient(ticket, refusal))
+        {
+            // The answer goes where HTTP+SSE answers go: on the client's stream; the POST is acknowledged.
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
             return;
         }
 
-        if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
-        {
-            await admission.RejectAsync(context, server, outcome == EnvelopeReader.Outcome.MalformedJson ? GatewayErrors.MalformedJson() : GatewayErrors.InvalidJsonRpc(problem!));
-            return;
-        }
+        // The upstream's stream cannot carry Gatehouse's answer, so the POST itself is refused with it.
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(refusal, context.RequestAborted);
+    }
 
-        var exchange = context.Features.Get<ProxyExchange>();
-        exchange?.Describe(envelope);
-        var decided = policy.Check(admitted.Policy, admitted.Principal, envelope, body.Memory, exchange);
-        if (decided.Refusal is { } refusal)
-        {
-            if (ticket.Kind == SessionKind.Bridged && bridge.TrySendToClient(ticket, refusal))
-            {
-                // The answer goes where HTTP+SSE answers go: on the client's stream; the POST is acknowledged.
-                context.Response.StatusCode = StatusCodes.Status202Accepted;
-                return;
-            }
-
-            // The upstream's stream cannot carry Gatehouse's answer, so the POST itself is refused with it.
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(refusal, context.RequestAborted);
-            return;
-        }
-
-        if (ticket.Kind == SessionKind.Bridged)
-        {
-            // Quotas charged here stay charged: the bridge has accepted the message for the upstream.
-            await bridge.PostMessageAsync(context, admitted, ticket, body, envelope);
-            return;
-        }
-
+    private async Task<ForwardResult> ForwardMessageAsync(HttpContext context, AdmittedRequest admitted, Uri upstreamEndpoint, BodyBuffer body, JsonRpcEnvelope envelope)
+    {
+        var server = admitted.Server.Name;
         using var request = new HttpRequestMessage(HttpMethod.Post, upstreamEndpoint) { Content = body.ToContent() };
         UpstreamHeaders.CopyRequestHeaders(context.Request, request);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        var sent = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        var (response, error) = sent;
         if (error is not null)
         {
             await admission.RejectAsync(context, server, error, envelope.RawId);
-            return;
+            return sent;
         }
 
         using (response)
@@ -205,14 +202,14 @@ public sealed class LegacySseEndpoint(
             if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
                 await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope.RawId);
-                return;
+                return sent;
             }
 
             if (!response.IsSuccessStatusCode)
             {
                 await admission.RejectAsync(context, server, UpstreamForwarder.Classify(response, admitted.Server, expectsBody: false)
                     ?? GatewayErrors.UpstreamBadResponse(server, $"HTTP {(int)response.StatusCode}"), envelope.RawId);
-                return;
+                return sent;
             }
 
             // The answer travels on the SSE stream; the POST itself is acknowledged (202 Accepted).
@@ -221,6 +218,8 @@ public sealed class LegacySseEndpoint(
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
             await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
         }
+
+        return sent;
     }
 
     private byte[]? RewriteEndpoint(string data, AdmittedRequest admitted)
