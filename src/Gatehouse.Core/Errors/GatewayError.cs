@@ -139,4 +139,7 @@ public enum GatewayErrorId
 
     /// <summary>A per-user server was called with a credential that names no Gatehouse user (a grant token).</summary>
     PerUserServerNeedsUser = 1707,
+
+    /// <summary>The decision log cannot keep up and the gateway fails closed: the request was not run.</summary>
+    DecisionLogUnavailable = 1800,
 }

@@ -26,11 +26,20 @@ public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time, Gateho
     public void Complete(HttpContext context, ProxyExchange exchange)
     {
         var elapsed = time.GetElapsedTime(exchange.StartTimestamp);
+        if (exchange.Principal is null)
+        {
+            // Nobody was authenticated (a missing or bad credential, a foreign Origin): a record per such request would let
+            // anyone grow the database without bound, so they are only counted, by error code (a fixed set).
+            telemetry?.UnauthenticatedRejections.Add(1, new KeyValuePair<string, object?>("code", exchange.ErrorCode ?? "(none)"));
+            telemetry?.RecordCompleted(exchange, elapsed);
+            return;
+        }
+
         log.Record(new DecisionRecord(
             time.GetUtcNow(),
             context.TraceIdentifier,
-            exchange.Principal?.Id ?? "(anonymous)",
-            exchange.Principal?.Label ?? "(anonymous)",
+            exchange.Principal.Id,
+            exchange.Principal.Label,
             exchange.Server,
             exchange.Method,
             exchange.Target,
