@@ -142,4 +142,10 @@ public enum GatewayErrorId
 
     /// <summary>The decision log cannot keep up and the gateway fails closed: the request was not run.</summary>
     DecisionLogUnavailable = 1800,
+
+    /// <summary>The principal holds as many open GET streams as it may.</summary>
+    TooManyOpenStreams = 1801,
+
+    /// <summary>The principal holds as many sessions bridged to HTTP+SSE upstreams as it may.</summary>
+    TooManyBridgedSessions = 1802,
 }

@@ -45,6 +45,14 @@ internal static class ServeCommand
         var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
         var decisionLog = new Option<string>("--decision-log") { Description = "on (default) or off: record one decision per request.", DefaultValueFactory = _ => "on" };
         decisionLog.AcceptOnlyFromAmong("on", "off");
+        var maxStreams = new Option<int>("--max-streams-per-principal")
+        {
+            Description = "Most GET streams (Streamable HTTP or HTTP+SSE) one grant or user may hold open; beyond it, 429 (GH1801).", DefaultValueFactory = _ => 16,
+        };
+        var maxBridged = new Option<int>("--max-bridged-sessions-per-principal")
+        {
+            Description = "Most sessions bridged to HTTP+SSE upstreams one grant or user may hold open; beyond it, 429 (GH1802).", DefaultValueFactory = _ => 8,
+        };
         var decisionLogMaxBytes = new Option<long>("--decision-log-max-bytes")
         {
             Description = "Most memory (bytes) the queue of decision records not yet stored may take when storage falls behind.", DefaultValueFactory = _ => 64L * 1024 * 1024,
@@ -64,7 +72,7 @@ internal static class ServeCommand
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
             urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
-            decisionLogMaxBytes, decisionLogOverflow,
+            decisionLogMaxBytes, decisionLogOverflow, maxStreams, maxBridged,
             metrics, otlpEndpoint, refreshMargin, clientMetadataUrl, allowLoopbackClientMetadata,
         };
         serve.SetAction(async (parse, ct) =>
@@ -108,6 +116,8 @@ internal static class ServeCommand
                     o.MaxResponseBytes = parse.GetValue(maxResponse);
                     o.UpstreamTimeout = timeout;
                     o.SessionLifetime = lifetime;
+                    o.MaxOpenStreamsPerPrincipal = parse.GetValue(maxStreams);
+                    o.MaxBridgedSessionsPerPrincipal = parse.GetValue(maxBridged);
                     foreach (var host in parse.GetValue(allowedHosts) ?? [])
                     {
                         o.AllowedHosts.Add(host);

@@ -29,7 +29,7 @@ namespace Gatehouse.Proxy.Endpoints;
 /// </remarks>
 public sealed class LegacySseEndpoint(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PostPipeline pipeline,
-    ILogger<LegacySseEndpoint> logger)
+    Gatehouse.Proxy.Streams.StreamHolds holds, ILogger<LegacySseEndpoint> logger)
 {
     /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
     public const string SessionQueryParameter = "session";
@@ -38,6 +38,13 @@ public sealed class LegacySseEndpoint(
     public async Task OpenStreamAsync(HttpContext context, string server)
     {
         if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        // The client's stream (and, bridged, its session) lasts as long as it reads: capped per principal, ended on revocation.
+        using var hold = await holds.HoldGetStreamAsync(context, admitted);
+        if (hold is null)
         {
             return;
         }

@@ -20,7 +20,7 @@ namespace Gatehouse.Proxy.Endpoints;
 /// </summary>
 public sealed class StreamableHttpEndpoint(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacySseEndpoint legacy, LegacyUpstreamBridge bridge,
-    PostPipeline pipeline)
+    PostPipeline pipeline, Gatehouse.Proxy.Streams.StreamHolds holds)
 {
     /// <summary>POST: one JSON-RPC message (or a 2025-03-26 batch).</summary>
     public async Task PostAsync(HttpContext context, string server)
@@ -124,6 +124,13 @@ public sealed class StreamableHttpEndpoint(
         {
             context.Response.Headers.Allow = "POST";
             await admission.RejectAsync(context, server, GatewayErrors.MethodNotAllowed("GET", "protocol revision 2026-07-28 has no GET stream; send requests with POST."));
+            return;
+        }
+
+        // A GET stream runs for as long as the client reads it: capped per principal, and ended if the principal loses access.
+        using var hold = await holds.HoldGetStreamAsync(context, admitted);
+        if (hold is null)
+        {
             return;
         }
 
