@@ -259,6 +259,9 @@ public sealed class LegacyUpstreamBridge(
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache, no-transform";
         await context.Response.StartAsync(context.RequestAborted);
+
+        // StartAsync only queues the headers; a GET stream may carry nothing for a long time, and the client waits for them.
+        await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 
     private static async Task WriteEventAsync(HttpContext context, string message)

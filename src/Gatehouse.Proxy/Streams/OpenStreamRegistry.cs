@@ -30,6 +30,9 @@ public sealed class OpenStreamRegistry(IOptions<ProxyOptions> options)
 {
     private readonly ConcurrentDictionary<string, PrincipalHolds> _byPrincipal = new(StringComparer.Ordinal);
 
+    /// <summary>Raised after a hold was released (its stream or session ended), outside any lock.</summary>
+    public event Action? Released;
+
     /// <summary>Holds open now, all principals together.</summary>
     public int Count => _byPrincipal.Values.Sum(h => h.Count);
 
@@ -94,6 +97,8 @@ public sealed class OpenStreamRegistry(IOptions<ProxyOptions> options)
                 _byPrincipal.TryRemove(new KeyValuePair<string, PrincipalHolds>(stream.Principal.Id, holds));
             }
         }
+
+        Released?.Invoke();
     }
 
     // The same conditions Admission applies, on what the snapshot holds (no token is kept): a grant still present,

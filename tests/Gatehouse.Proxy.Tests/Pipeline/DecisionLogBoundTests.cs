@@ -91,7 +91,7 @@ public sealed class DecisionLogBoundTests
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         }
 
-        // An authenticated principal's refusal (unknown server) is still a record.
+        // A valid grant used on a server it does not cover is refused before anyone is authenticated for that server: counted, not recorded.
         using (var refused = await s.Gateway.PostAsync("no-such-server", s.Token, ToolsList, StatelessHeaders))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
