@@ -148,4 +148,7 @@ public enum GatewayErrorId
 
     /// <summary>The principal holds as many sessions bridged to HTTP+SSE upstreams as it may.</summary>
     TooManyBridgedSessions = 1802,
+
+    /// <summary>A bridged HTTP+SSE session has as many messages being forwarded as it may.</summary>
+    TooManyMessagesInFlight = 1803,
 }

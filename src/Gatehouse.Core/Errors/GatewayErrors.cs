@@ -118,6 +118,9 @@ public static class GatewayErrors
     public static GatewayError TooManyBridgedSessions(int cap) => new(GatewayErrorId.TooManyBridgedSessions, 429, InvalidRequest,
         $"This credential already holds {cap} sessions with HTTP+SSE upstreams on this gateway, the most it may. End a session you no longer use (DELETE, or close its stream) and retry; an admin can raise --max-bridged-sessions-per-principal.");
 
+    public static GatewayError TooManyMessagesInFlight(int cap) => new(GatewayErrorId.TooManyMessagesInFlight, 429, InvalidRequest,
+        $"This session already has {cap} messages being forwarded to its upstream, the most it may. Wait for answers on the stream before sending more.");
+
     public static GatewayError UpstreamTimeout(string server, TimeSpan limit) => new(GatewayErrorId.UpstreamTimeout, 504, UpstreamFailure,
         $"The upstream of server '{server}' did not answer within {limit.TotalSeconds:0} s. Try again later; an admin can raise --upstream-timeout.");
 

@@ -84,6 +84,14 @@ public sealed class LegacyClientBridge(
             return ForwardResult.Failed(GatewayErrors.SessionNotFound(), mayHaveReachedUpstream: false);
         }
 
+        if (!session.TryBeginForward(options.Value.MaxBridgedMessagesInFlight))
+        {
+            // Each accepted message is a background send; a client may not pile up more than the limit of them.
+            context.Response.Headers.RetryAfter = "1";
+            await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.TooManyMessagesInFlight(options.Value.MaxBridgedMessagesInFlight), envelope.RawId);
+            return ForwardResult.Failed(GatewayErrors.TooManyMessagesInFlight(options.Value.MaxBridgedMessagesInFlight), mayHaveReachedUpstream: false);
+        }
+
         // The HTTP+SSE transport acknowledges at once and answers on the stream; the body outlives this request.
         var message = body.Memory.ToArray();
         session.Touch();
@@ -98,6 +106,7 @@ public sealed class LegacyClientBridge(
     {
         var server = session.Server;
         using var request = new HttpRequestMessage(HttpMethod.Post, server.Url) { Content = new ByteArrayContent(message) };
+        var pumpStandalone = false;
         try
         {
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
@@ -127,10 +136,7 @@ public sealed class LegacyClientBridge(
                 await RelayAsync(session, response, envelope);
             }
 
-            if (envelope.Method == "notifications/initialized" && session.TryClaimStandaloneStream())
-            {
-                await PumpStandaloneStreamAsync(session);
-            }
+            pumpStandalone = envelope.Method == "notifications/initialized" && session.TryClaimStandaloneStream();
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
         {
@@ -138,10 +144,25 @@ public sealed class LegacyClientBridge(
         }
         finally
         {
+            session.EndForward();
+
             // Quotas count every call that may have run; only one that provably never left is given back.
             if (!UpstreamForwarder.MayHaveReachedUpstream(request))
             {
                 policy.Release(reservations);
+            }
+        }
+
+        // The upstream's GET stream lives as long as the session; it is not a message in flight.
+        if (pumpStandalone)
+        {
+            try
+            {
+                await PumpStandaloneStreamAsync(session);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+            {
+                ProxyLog.StreamEnded(logger, server.Name, "bridged GET stream stopped: " + ex.GetType().Name);
             }
         }
     }
