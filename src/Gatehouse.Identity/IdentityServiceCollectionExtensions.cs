@@ -71,6 +71,8 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
         services.AddScoped<ClientRegistrationEndpoint>();
         services.AddRateLimiter(limiter => RegistrationRateLimit.Configure(limiter, options));
+        services.AddSingleton<UnusedClientPurge>();
+        services.AddHostedService(sp => sp.GetRequiredService<UnusedClientPurge>());
         services.AddScoped<AccountEndpoints>();
         services.AddSingleton<ClientMetadataDocumentFetcher>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));
