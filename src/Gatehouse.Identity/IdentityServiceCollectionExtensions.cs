@@ -72,6 +72,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddScoped<ClientRegistrationEndpoint>();
         services.AddRateLimiter(limiter => RegistrationRateLimit.Configure(limiter, options));
         services.AddSingleton<UnusedClientPurge>();
+        services.AddSingleton<ClientCreationLimiter>();
         services.AddHostedService(sp => sp.GetRequiredService<UnusedClientPurge>());
         services.AddScoped<AccountEndpoints>();
         services.AddSingleton<ClientMetadataDocumentFetcher>();
