@@ -33,6 +33,21 @@ public sealed class AuthorizationServerOptions
     /// </summary>
     public Func<bool, HttpMessageHandler>? OrganisationBackchannel { get; set; }
 
+    /// <summary>Most dynamic client registrations one IP address may make per <see cref="RegistrationWindow"/> (default 20); beyond it, 429.</summary>
+    public int RegistrationsPerWindow { get; set; } = 20;
+
+    /// <summary>The window of <see cref="RegistrationsPerWindow"/> (default 1 hour).</summary>
+    public TimeSpan RegistrationWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long a dynamically registered or metadata document client may stay without any authorization or token before
+    /// it is removed (default 30 days).
+    /// </summary>
+    public TimeSpan UnusedClientRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often unused clients are looked for (default 1 hour).</summary>
+    public TimeSpan UnusedClientPurgeInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How long a browser sign-in on the login page lasts.</summary>
     public TimeSpan LoginSessionLifetime { get; set; } = TimeSpan.FromHours(8);
 

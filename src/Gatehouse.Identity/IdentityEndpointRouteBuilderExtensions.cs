@@ -19,7 +19,7 @@ public static class IdentityEndpointRouteBuilderExtensions
     /// </summary>
     public static WebApplication UseGatehouseAuthorizationServer(this WebApplication app)
     {
-        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch => branch.Use(AllowCrossOrigin).Use(Gatehouse.Identity.Server.OAuthRequestGuard.InvokeAsync).UseAuthentication());
+        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch => branch.Use(AllowCrossOrigin).Use(Gatehouse.Identity.Server.OAuthRequestGuard.InvokeAsync).UseRateLimiter().UseAuthentication());
         ((IApplicationBuilder)app).Properties[AuthenticationMiddlewareSetKey] = true;
         return app;
     }
@@ -32,7 +32,8 @@ public static class IdentityEndpointRouteBuilderExtensions
         routes.MapGet(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints, string? returnUrl) => endpoints.LoginPageAsync(context, returnUrl));
         routes.MapGet(OrganisationSignIn.StartPath, (HttpContext context, AuthorizationEndpoints endpoints, string? returnUrl) => endpoints.StartOrganisationSignInAsync(context, returnUrl));
         routes.MapPost(LoginScheme.LoginPath, (HttpContext context, AuthorizationEndpoints endpoints) => endpoints.LoginAsync(context));
-        routes.MapPost(ClientRegistrationEndpoint.Path, (HttpContext context, ClientRegistrationEndpoint endpoint) => endpoint.HandleAsync(context));
+        routes.MapPost(ClientRegistrationEndpoint.Path, (HttpContext context, ClientRegistrationEndpoint endpoint) => endpoint.HandleAsync(context))
+            .RequireRateLimiting(RegistrationRateLimit.PolicyName);
         routes.MapGet(AccountEndpoints.Path, (HttpContext context, AccountEndpoints account, string? notice) => account.ShowAsync(context, notice));
         routes.MapPost(AccountEndpoints.Path, (HttpContext context, AccountEndpoints account) => account.ChangeAsync(context));
         return routes;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Gatehouse.Identity;
 using Gatehouse.Identity.Interaction;
 using Gatehouse.Core.Security;
@@ -69,6 +70,10 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<ResourceIndicators>();
         services.AddSingleton<IAccessTokenAuthenticator, AccessTokenAuthenticator>();
         services.AddScoped<ClientRegistrationEndpoint>();
+        services.AddRateLimiter(limiter => RegistrationRateLimit.Configure(limiter, options));
+        services.AddSingleton<UnusedClientPurge>();
+        services.AddSingleton<ClientCreationLimiter>();
+        services.AddHostedService(sp => sp.GetRequiredService<UnusedClientPurge>());
         services.AddScoped<AccountEndpoints>();
         services.AddSingleton<ClientMetadataDocumentFetcher>();
         services.AddScoped(sp => ActivatorUtilities.CreateInstance<AuthorizationEndpoints>(sp, verifyAdminToken));

@@ -21,6 +21,15 @@ public sealed class ProxyOptions
     /// <summary>How long a session bridged to an HTTP+SSE upstream may stay idle before its upstream stream is closed (default 30 min).</summary>
     public TimeSpan BridgeIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>Most GET streams (Streamable HTTP or HTTP+SSE) one principal may hold open in this process (default 16); beyond it, 429 (GH1801).</summary>
+    public int MaxOpenStreamsPerPrincipal { get; set; } = 16;
+
+    /// <summary>Most sessions bridged to HTTP+SSE upstreams one principal may hold open in this process (default 8); beyond it, 429 (GH1802).</summary>
+    public int MaxBridgedSessionsPerPrincipal { get; set; } = 8;
+
+    /// <summary>Most messages of one bridged HTTP+SSE client session being forwarded at once (default 64); beyond it, 429 (GH1803).</summary>
+    public int MaxBridgedMessagesInFlight { get; set; } = 64;
+
     /// <summary>The URL clients use to reach Gatehouse, when it differs from what requests show (behind a reverse proxy).</summary>
     public Uri? PublicUrl { get; set; }
 

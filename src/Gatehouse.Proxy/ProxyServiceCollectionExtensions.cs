@@ -38,6 +38,10 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<UpstreamForwarder>();
         services.AddSingleton<ProtectedResourceMetadata>();
         services.AddSingleton<Admission>();
+        services.AddSingleton<PostPipeline>();
+        services.AddSingleton<Gatehouse.Proxy.Streams.OpenStreamRegistry>();
+        services.AddSingleton<Gatehouse.Proxy.Streams.StreamHolds>();
+        services.AddHostedService<Gatehouse.Proxy.Streams.OpenStreamWatcher>();
         services.AddSingleton<LegacySseEndpoint>();
         services.AddSingleton(sp => new BridgeRegistry(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ProxyOptions>>().Value.BridgeIdleTimeout));
         services.AddSingleton<LegacyUpstreamBridge>();

@@ -9,6 +9,12 @@ public interface IDecisionLog
 {
     /// <summary>Queues one record. Returns at once; never blocks, never throws.</summary>
     void Record(DecisionRecord record);
+
+    /// <summary>
+    /// False while the log cannot take more records and is configured to fail closed: the request path then refuses new
+    /// requests (GH1800) rather than run them unrecorded. A cheap read, so it can be asked before every forward.
+    /// </summary>
+    bool Accepting => true;
 }
 
 /// <summary>A decision log that keeps nothing (for tests and hosts that do not store decisions).</summary>

@@ -172,6 +172,18 @@ public enum GatewayErrorId
     /// <summary>Connect page: a per-user flow's callback came from a browser signed in as another Gatehouse user; nothing was stored.</summary>
     ConnectFlowOtherUser = 1711,
 
+    /// <summary>The decision log cannot keep up and the gateway fails closed: the request was not run.</summary>
+    DecisionLogUnavailable = 1800,
+
+    /// <summary>The principal holds as many open GET streams as it may.</summary>
+    TooManyOpenStreams = 1801,
+
+    /// <summary>The principal holds as many sessions bridged to HTTP+SSE upstreams as it may.</summary>
+    TooManyBridgedSessions = 1802,
+
+    /// <summary>A bridged HTTP+SSE session has as many messages being forwarded as it may.</summary>
+    TooManyMessagesInFlight = 1803,
+
     /// <summary>An admin API body contains a <c>${...}</c> reference, which only the CLI expands, on the operator's machine.</summary>
     ApiBodyHostReference = 1900,
 

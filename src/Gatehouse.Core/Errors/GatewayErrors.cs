@@ -109,6 +109,18 @@ public static class GatewayErrors
     public static GatewayError UpstreamUnreachable(string server) => new(GatewayErrorId.UpstreamUnreachable, 502, UpstreamFailure,
         $"Gatehouse could not reach the upstream of server '{server}'. The upstream may be down; try again later or ask an admin to check its URL.");
 
+    public static GatewayError DecisionLogUnavailable() => new(GatewayErrorId.DecisionLogUnavailable, 503, InternalError,
+        "Gatehouse's decision log is unavailable: its storage is not keeping up, and this gateway refuses requests it cannot record (fail closed). The request was not run; retry after the Retry-After interval. An admin can check the database, raise --decision-log-max-bytes, or choose --decision-log-overflow fail-open.");
+
+    public static GatewayError TooManyOpenStreams(int cap) => new(GatewayErrorId.TooManyOpenStreams, 429, InvalidRequest,
+        $"This credential already holds {cap} open streams on this gateway, the most it may. Close a stream you no longer read (or end its session with DELETE) and retry; an admin can raise --max-streams-per-principal.");
+
+    public static GatewayError TooManyBridgedSessions(int cap) => new(GatewayErrorId.TooManyBridgedSessions, 429, InvalidRequest,
+        $"This credential already holds {cap} sessions with HTTP+SSE upstreams on this gateway, the most it may. End a session you no longer use (DELETE, or close its stream) and retry; an admin can raise --max-bridged-sessions-per-principal.");
+
+    public static GatewayError TooManyMessagesInFlight(int cap) => new(GatewayErrorId.TooManyMessagesInFlight, 429, InvalidRequest,
+        $"This session already has {cap} messages being forwarded to its upstream, the most it may. Wait for answers on the stream before sending more.");
+
     public static GatewayError UpstreamTimeout(string server, TimeSpan limit) => new(GatewayErrorId.UpstreamTimeout, 504, UpstreamFailure,
         $"The upstream of server '{server}' did not answer within {limit.TotalSeconds:0} s. Try again later; an admin can raise --upstream-timeout.");
 

@@ -45,6 +45,24 @@ internal static class ServeCommand
         var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
         var decisionLog = new Option<string>("--decision-log") { Description = "on (default) or off: record one decision per request.", DefaultValueFactory = _ => "on" };
         decisionLog.AcceptOnlyFromAmong("on", "off");
+        var maxStreams = new Option<int>("--max-streams-per-principal")
+        {
+            Description = "Most GET streams (Streamable HTTP or HTTP+SSE) one grant or user may hold open; beyond it, 429 (GH1801).", DefaultValueFactory = _ => 16,
+        };
+        var maxBridged = new Option<int>("--max-bridged-sessions-per-principal")
+        {
+            Description = "Most sessions bridged to HTTP+SSE upstreams one grant or user may hold open; beyond it, 429 (GH1802).", DefaultValueFactory = _ => 8,
+        };
+        var decisionLogMaxBytes = new Option<long>("--decision-log-max-bytes")
+        {
+            Description = "Most memory (bytes) the queue of decision records not yet stored may take when storage falls behind.", DefaultValueFactory = _ => 64L * 1024 * 1024,
+        };
+        var decisionLogOverflow = new Option<string>("--decision-log-overflow")
+        {
+            Description = "fail-closed (default): while that queue is full, refuse new requests with 503 (GH1800) rather than run them unrecorded; fail-open: keep serving and count the records not stored (gatehouse.decision_log.overflow).",
+            DefaultValueFactory = _ => "fail-closed",
+        };
+        decisionLogOverflow.AcceptOnlyFromAmong("fail-closed", "fail-open");
         var metrics = new Option<string>("--metrics") { Description = "on (default) or off: serve Prometheus metrics at GET /metrics (unauthenticated; keep it on loopback or behind your proxy).", DefaultValueFactory = _ => "on" };
         metrics.AcceptOnlyFromAmong("on", "off");
         var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "Export traces over OTLP to this collector (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)." };
@@ -54,6 +72,7 @@ internal static class ServeCommand
         var serve = new Command("serve", "Run the gateway (SQLite in the data directory; created on first run).")
         {
             urls, publicUrl, allowedHosts, allowedOrigins, maxRequest, maxResponse, upstreamTimeout, sessionLifetime, logRetention, decisionLog,
+            decisionLogMaxBytes, decisionLogOverflow, maxStreams, maxBridged,
             metrics, otlpEndpoint, refreshMargin, clientMetadataUrl, allowLoopbackClientMetadata,
         };
         serve.SetAction(async (parse, ct) =>
@@ -82,6 +101,9 @@ internal static class ServeCommand
                 Urls = parse.GetValue(urls)!,
                 DecisionRetention = retention,
                 DecisionLogEnabled = parse.GetValue(decisionLog) == "on",
+                DecisionQueueBytes = parse.GetValue(decisionLogMaxBytes),
+                DecisionLogOverflow = parse.GetValue(decisionLogOverflow) == "fail-open"
+                    ? Gatehouse.Storage.Decisions.DecisionLogOverflow.FailOpen : Gatehouse.Storage.Decisions.DecisionLogOverflow.FailClosed,
                 MetricsEnabled = parse.GetValue(metrics) == "on",
                 OtlpEndpoint = otlpUri,
                 ConfigureUpstreamAuth = o => o.RefreshMargin = margin,
@@ -94,6 +116,8 @@ internal static class ServeCommand
                     o.MaxResponseBytes = parse.GetValue(maxResponse);
                     o.UpstreamTimeout = timeout;
                     o.SessionLifetime = lifetime;
+                    o.MaxOpenStreamsPerPrincipal = parse.GetValue(maxStreams);
+                    o.MaxBridgedSessionsPerPrincipal = parse.GetValue(maxBridged);
                     foreach (var host in parse.GetValue(allowedHosts) ?? [])
                     {
                         o.AllowedHosts.Add(host);

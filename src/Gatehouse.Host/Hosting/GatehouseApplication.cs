@@ -73,7 +73,10 @@ public static class GatehouseApplication
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BufferedGrantUsageRecorder>());
         builder.Services.AddHostedService<RevisionPoller>();
         builder.Services.AddSingleton(sp => new DecisionLogWriter(
-            storage, new DecisionLogOptions { Retention = settings.DecisionRetention }, TimeProvider.System, sp.GetRequiredService<ILogger<DecisionLogWriter>>()));
+            storage, new DecisionLogOptions
+            {
+                Retention = settings.DecisionRetention, MaxQueuedBytes = settings.DecisionQueueBytes, Overflow = settings.DecisionLogOverflow,
+            }, TimeProvider.System, sp.GetRequiredService<ILogger<DecisionLogWriter>>()));
         builder.Services.AddSingleton<IDecisionLog>(sp => settings.DecisionLogEnabled ? sp.GetRequiredService<DecisionLogWriter>() : NullDecisionLog.Instance);
         builder.Services.AddHostedService<DecisionLogService>();
         builder.Services.AddGatehouseProxy(masterKey.DeriveKey("session-tickets/v1"), settings.ConfigureProxy);
@@ -170,6 +173,7 @@ public static class GatehouseApplication
             {
                 var writer = sp.GetRequiredService<DecisionLogWriter>();
                 telemetry.ObservePendingDecisions(() => writer.Pending);
+                telemetry.ObserveDecisionOverflow(() => writer.Overflowed);
             }
 
             return telemetry;

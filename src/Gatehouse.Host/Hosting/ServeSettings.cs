@@ -35,6 +35,12 @@ public sealed record ServeSettings
     /// <summary>Whether decisions are recorded at all (<c>--decision-log off</c> turns it off, e.g. to measure its cost).</summary>
     public bool DecisionLogEnabled { get; init; } = true;
 
+    /// <summary>Most memory the queue of decision records not yet stored may hold (<c>--decision-log-max-bytes</c>, default 64 MiB).</summary>
+    public long DecisionQueueBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>What happens while that queue is full (<c>--decision-log-overflow</c>): fail closed (503) by default.</summary>
+    public Gatehouse.Storage.Decisions.DecisionLogOverflow DecisionLogOverflow { get; init; } = Gatehouse.Storage.Decisions.DecisionLogOverflow.FailClosed;
+
     /// <summary>How long decision records are kept (<c>--log-retention</c>).</summary>
     public TimeSpan DecisionRetention { get; init; } = TimeSpan.FromDays(30);
 

@@ -4,6 +4,7 @@ using Gatehouse.Storage;
 using Gatehouse.Storage.Entities;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
+using Microsoft.AspNetCore;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace Gatehouse.Identity.Server;
@@ -22,7 +23,7 @@ namespace Gatehouse.Identity.Server;
 /// </remarks>
 internal sealed class ClientMetadataDocumentHandler(
     ClientMetadataDocumentFetcher fetcher, AuthorizationServerOptions options, IOpenIddictApplicationManager applications,
-    IOpenIddictAuthorizationManager authorizations, GatehouseDbContext db, TimeProvider time)
+    IOpenIddictAuthorizationManager authorizations, GatehouseDbContext db, TimeProvider time, ClientCreationLimiter creations)
     : IOpenIddictServerHandler<ValidateAuthorizationRequestContext>, IOpenIddictServerHandler<ValidateTokenRequestContext>
 {
     /// <summary>The application property holding when the document must be fetched again (Unix seconds); only document clients have it.</summary>
@@ -71,6 +72,15 @@ internal sealed class ClientMetadataDocumentHandler(
 
         if (await IsFreshAsync(clientId!, ct))
         {
+            return;
+        }
+
+        // A new client is a stored application that anyone can make Gatehouse create: rate-limited per address, like registration.
+        if (await applications.FindByClientIdAsync(clientId!, ct) is null
+            && !creations.TryAcquire(context.Transaction.GetHttpRequest()?.HttpContext.Connection.RemoteIpAddress?.ToString()))
+        {
+            context.Reject(OpenIddictConstants.Errors.TemporarilyUnavailable,
+                $"Too many new clients from this address (at most {options.RegistrationsPerWindow} per {options.RegistrationWindow.TotalMinutes:0} minutes); retry later.");
             return;
         }
 

@@ -24,7 +24,7 @@ namespace Gatehouse.Proxy.Bridging;
 /// </summary>
 public sealed class LegacyClientBridge(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, BridgeRegistry registry, TimeProvider time,
-    IOptions<ProxyOptions> options, ILogger<LegacyClientBridge> logger)
+    IOptions<ProxyOptions> options, ILogger<LegacyClientBridge> logger, PolicyEnforcer policy)
 {
     /// <summary>Opens the client's SSE stream and announces Gatehouse's message endpoint for a new bridged session.</summary>
     public async Task OpenStreamAsync(HttpContext context, AdmittedRequest admitted)
@@ -71,29 +71,44 @@ public sealed class LegacyClientBridge(
     }
 
     /// <summary>Accepts one client message (202) and forwards it upstream in the background.</summary>
-    public async Task PostMessageAsync(HttpContext context, AdmittedRequest admitted, SessionTicket ticket, BodyBuffer body, JsonRpcEnvelope envelope)
+    /// <remarks>
+    /// The quota charge goes with the message: the background send gives <paramref name="reservations"/> back only when the
+    /// message provably never left (the same rule as the POST pipeline), so the result is <see cref="ForwardKind.HandedOff"/>.
+    /// </remarks>
+    public async Task<ForwardResult> PostMessageAsync(
+        HttpContext context, AdmittedRequest admitted, SessionTicket ticket, BodyBuffer body, JsonRpcEnvelope envelope, List<Gatehouse.Core.Policy.QuotaReservation>? reservations = null)
     {
         if (!registry.TryGet<LegacyClientSession>(ticket.Upstream, out var session))
         {
             await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.SessionNotFound(), envelope.RawId);
-            return;
+            return ForwardResult.Failed(GatewayErrors.SessionNotFound(), mayHaveReachedUpstream: false);
+        }
+
+        if (!session.TryBeginForward(options.Value.MaxBridgedMessagesInFlight))
+        {
+            // Each accepted message is a background send; a client may not pile up more than the limit of them.
+            context.Response.Headers.RetryAfter = "1";
+            await admission.RejectAsync(context, admitted.Server.Name, GatewayErrors.TooManyMessagesInFlight(options.Value.MaxBridgedMessagesInFlight), envelope.RawId);
+            return ForwardResult.Failed(GatewayErrors.TooManyMessagesInFlight(options.Value.MaxBridgedMessagesInFlight), mayHaveReachedUpstream: false);
         }
 
         // The HTTP+SSE transport acknowledges at once and answers on the stream; the body outlives this request.
         var message = body.Memory.ToArray();
         session.Touch();
         session.ListFilter ??= PolicyEnforcer.ListFilter(admitted.Policy, admitted.Server.Name);
-        _ = Task.Run(() => ForwardAsync(session, message, envelope), CancellationToken.None);
+        _ = Task.Run(() => ForwardAsync(session, message, envelope, reservations), CancellationToken.None);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsync("Accepted", context.RequestAborted);
+        return new ForwardResult(ForwardKind.HandedOff, null, null, MayHaveReachedUpstream: false);
     }
 
-    private async Task ForwardAsync(LegacyClientSession session, byte[] message, JsonRpcEnvelope envelope)
+    private async Task ForwardAsync(LegacyClientSession session, byte[] message, JsonRpcEnvelope envelope, List<Gatehouse.Core.Policy.QuotaReservation>? reservations)
     {
         var server = session.Server;
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.Url) { Content = new ByteArrayContent(message) };
+        var pumpStandalone = false;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, server.Url) { Content = new ByteArrayContent(message) };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             AddSessionHeaders(request, session);
             var (response, error) = await forwarder.SendAsync(request, server, session.Lifetime, principal: session.Principal);
@@ -121,14 +136,34 @@ public sealed class LegacyClientBridge(
                 await RelayAsync(session, response, envelope);
             }
 
-            if (envelope.Method == "notifications/initialized" && session.TryClaimStandaloneStream())
-            {
-                await PumpStandaloneStreamAsync(session);
-            }
+            pumpStandalone = envelope.Method == "notifications/initialized" && session.TryClaimStandaloneStream();
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
         {
             ProxyLog.StreamEnded(logger, server.Name, "bridged forwarding stopped: " + ex.GetType().Name);
+        }
+        finally
+        {
+            session.EndForward();
+
+            // Quotas count every call that may have run; only one that provably never left is given back.
+            if (!UpstreamForwarder.MayHaveReachedUpstream(request))
+            {
+                policy.Release(reservations);
+            }
+        }
+
+        // The upstream's GET stream lives as long as the session; it is not a message in flight.
+        if (pumpStandalone)
+        {
+            try
+            {
+                await PumpStandaloneStreamAsync(session);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+            {
+                ProxyLog.StreamEnded(logger, server.Name, "bridged GET stream stopped: " + ex.GetType().Name);
+            }
         }
     }
 

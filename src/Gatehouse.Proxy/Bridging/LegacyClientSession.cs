@@ -38,7 +38,10 @@ public sealed class LegacyClientSession : IBridgedSession
     public Gatehouse.Proxy.Authentication.GatewayPrincipal Principal => new(PrincipalId, PrincipalId, null);
 
     /// <summary>Messages for the client's SSE stream, in the order the upstream produced them.</summary>
-    public Channel<string> Outbound { get; } = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    public Channel<string> Outbound { get; } = BridgeLimits.NewMessageQueue();
+
+    /// <summary>True when the session ended because the client did not read its stream and the queue filled.</summary>
+    public bool Overflowed { get; private set; }
 
     /// <summary>Cancelled when the client's stream ends; background forwarding stops with it.</summary>
     public CancellationToken Lifetime => _lifetime.Token;
@@ -61,12 +64,34 @@ public sealed class LegacyClientSession : IBridgedSession
     /// <summary>True the first time only: the upstream's GET stream is opened once per session.</summary>
     public bool TryClaimStandaloneStream() => Interlocked.Exchange(ref _standaloneStarted, 1) == 0;
 
-    /// <summary>Queues a message for the client.</summary>
+    /// <summary>Queues a message for the client; a client whose queue is full (it stopped reading) loses the session instead.</summary>
     public void Send(string message)
     {
         Touch();
-        Outbound.Writer.TryWrite(message);
+        if (!Outbound.Writer.TryWrite(message) && !Outbound.Reader.Completion.IsCompleted)
+        {
+            // Never held without bound, never dropped silently: the stream ends and the client connects again.
+            Overflowed = true;
+            _ = DisposeAsync().AsTask();
+        }
     }
+
+    private int _inFlight;
+
+    /// <summary>Counts a message accepted for a background send; false (nothing counted) when <paramref name="limit"/> are in flight.</summary>
+    public bool TryBeginForward(int limit)
+    {
+        if (Interlocked.Increment(ref _inFlight) > limit)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Ends a background send counted by <see cref="TryBeginForward"/>.</summary>
+    public void EndForward() => Interlocked.Decrement(ref _inFlight);
 
     /// <summary>Notes activity, which keeps the session from idle expiry.</summary>
     public void Touch() => Interlocked.Exchange(ref _lastActivityTicks, _time.GetUtcNow().UtcTicks);

@@ -25,7 +25,8 @@ namespace Gatehouse.Proxy.Bridging;
 /// that carries whatever the upstream sends for it (progress, logging, sampling requests) and then the response.
 /// </remarks>
 public sealed class LegacyUpstreamBridge(
-    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, BridgeRegistry registry, TimeProvider time, ILogger<LegacyUpstreamBridge> logger)
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, BridgeRegistry registry, TimeProvider time, ILogger<LegacyUpstreamBridge> logger,
+    Gatehouse.Proxy.Streams.StreamHolds holds)
 {
     private static readonly TimeSpan EndpointTimeout = TimeSpan.FromSeconds(15);
 
@@ -49,12 +50,23 @@ public sealed class LegacyUpstreamBridge(
                 return;
             }
 
-            var (started, error) = await OpenAsync(context, admitted);
+            // The bridged session holds the upstream's stream in this process: capped per principal, closed on revocation.
+            var id = BridgeRegistry.NewId();
+            var hold = await holds.HoldBridgedSessionAsync(context, admitted, () => _ = registry.RemoveAsync(id), envelope.RawId);
+            if (hold is null)
+            {
+                return;
+            }
+
+            var (started, error) = await OpenAsync(context, admitted, id);
             if (error is not null)
             {
+                hold.Dispose();
                 await admission.RejectAsync(context, server, error, envelope.RawId);
                 return;
             }
+
+            _ = started!.Completion.ContinueWith(static (_, h) => ((Gatehouse.Proxy.Streams.OpenStream)h!).Dispose(), hold, TaskScheduler.Default);
 
             session = started!;
             opened = true;
@@ -159,7 +171,7 @@ public sealed class LegacyUpstreamBridge(
         context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private async Task<(LegacyUpstreamSession? Session, GatewayError? Error)> OpenAsync(HttpContext context, AdmittedRequest admitted)
+    private async Task<(LegacyUpstreamSession? Session, GatewayError? Error)> OpenAsync(HttpContext context, AdmittedRequest admitted, string id)
     {
         var server = admitted.Server;
         var sseUrl = server.Url;
@@ -181,7 +193,7 @@ public sealed class LegacyUpstreamBridge(
         }
 
         var (session, problem) = await LegacyUpstreamSession.StartAsync(
-            BridgeRegistry.NewId(), server, admitted.Principal.Id, response, time, EndpointTimeout, context.RequestAborted);
+            id, server, admitted.Principal.Id, response, time, EndpointTimeout, context.RequestAborted);
         if (session is null)
         {
             ProxyLog.UpstreamBadResponse(logger, server.Name, problem!);
@@ -249,6 +261,9 @@ public sealed class LegacyUpstreamBridge(
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache, no-transform";
         await context.Response.StartAsync(context.RequestAborted);
+
+        // StartAsync only queues the headers; a GET stream may carry nothing for a long time, and the client waits for them.
+        await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 
     private static async Task WriteEventAsync(HttpContext context, string message)

@@ -100,7 +100,7 @@ public sealed class LegacyUpstreamSession : IBridgedSession
     /// <summary>Registers a client request that waits for its response; messages for it arrive on the returned channel.</summary>
     public ChannelReader<string> BeginRequest(string rawId)
     {
-        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        var channel = BridgeLimits.NewMessageQueue();
         _pending[rawId] = channel;
         lock (_sinkLock)
         {
@@ -128,7 +128,7 @@ public sealed class LegacyUpstreamSession : IBridgedSession
     /// <summary>Attaches the client's GET stream; it first receives anything that had nowhere to go.</summary>
     public ChannelReader<string> AttachStandalone()
     {
-        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        var channel = BridgeLimits.NewMessageQueue();
         lock (_sinkLock)
         {
             _standalone?.Writer.TryComplete();
@@ -207,7 +207,11 @@ public sealed class LegacyUpstreamSession : IBridgedSession
                          && envelope.Kind == JsonRpcKind.Response;
         if (isResponse && envelope.RawId is { } id && _pending.TryGetValue(id, out var owner))
         {
-            owner.Writer.TryWrite(message);
+            if (!owner.Writer.TryWrite(message))
+            {
+                Overflow();
+            }
+
             EndRequest(id);
             return;
         }
@@ -217,7 +221,11 @@ public sealed class LegacyUpstreamSession : IBridgedSession
             var sink = _waiting.Count > 0 ? _waiting[^1] : _standalone;
             if (sink is not null)
             {
-                sink.Writer.TryWrite(message);
+                if (!sink.Writer.TryWrite(message))
+                {
+                    Overflow();
+                }
+
                 return;
             }
 
@@ -229,4 +237,15 @@ public sealed class LegacyUpstreamSession : IBridgedSession
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, Time.GetUtcNow().UtcTicks);
+
+    /// <summary>True when the session ended because a client did not read what the upstream sent (its queue was full).</summary>
+    public bool Overflowed { get; private set; }
+
+    // A client that stops reading must not make the gateway hold the upstream's messages without bound, and dropping one
+    // would lose it silently: the session ends instead (the client sees its streams close and initializes again).
+    private void Overflow()
+    {
+        Overflowed = true;
+        _lifetime.Cancel();
+    }
 }

@@ -1,10 +1,12 @@
 using Gatehouse.Core.Configuration;
+using Gatehouse.Core.Decisions;
 using Gatehouse.Core.Errors;
 using Gatehouse.Proxy.Authentication;
 using Gatehouse.Proxy.Errors;
 using Gatehouse.Proxy.Logging;
 using Gatehouse.Proxy.Recording;
 using Gatehouse.Proxy.Security;
+using Gatehouse.Proxy.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -13,7 +15,8 @@ namespace Gatehouse.Proxy.Endpoints;
 /// <summary>The first steps of every request: Host/Origin check, authentication, server resolution.</summary>
 public sealed class Admission(
     IGatewaySnapshotSource snapshots, HostOriginValidator hostValidator, IGrantUsageRecorder usage, TimeProvider time,
-    ProtectedResourceMetadata metadata, ILogger<Admission> logger, IAccessTokenAuthenticator? accessTokens = null)
+    ProtectedResourceMetadata metadata, ILogger<Admission> logger, IAccessTokenAuthenticator? accessTokens = null,
+    IDecisionLog? decisions = null, GatehouseTelemetry? telemetry = null)
 {
     /// <summary>Admits the request or writes the rejection and returns null.</summary>
     public async Task<AdmittedRequest?> AdmitAsync(HttpContext context, string serverName)
@@ -65,12 +68,21 @@ public sealed class Admission(
             return null;
         }
 
+        context.Features.Get<ProxyExchange>()?.Principal = principal;
+        if (decisions?.Accepting == false)
+        {
+            // Fail closed: a request the decision log cannot record is not run. A read of two fields, never a wait.
+            telemetry?.DecisionLogRefusals.Add(1, new KeyValuePair<string, object?>("server", server.Name));
+            context.Response.Headers.RetryAfter = "1";
+            await RejectAsync(context, serverName, GatewayErrors.DecisionLogUnavailable());
+            return null;
+        }
+
         if (principal!.Grant is { } grant)
         {
             usage.Record(grant.Id, now);
         }
 
-        context.Features.Get<ProxyExchange>()?.Principal = principal;
         return new AdmittedRequest(principal, server, snapshot.PolicyFor(server, principal.Grant, UserOf(principal)));
     }
 

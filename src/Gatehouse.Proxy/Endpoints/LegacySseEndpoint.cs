@@ -28,8 +28,8 @@ namespace Gatehouse.Proxy.Endpoints;
 /// replica that holds the client's stream.
 /// </remarks>
 public sealed class LegacySseEndpoint(
-    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PolicyEnforcer policy,
-    IOptions<ProxyOptions> options, ILogger<LegacySseEndpoint> logger)
+    Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PostPipeline pipeline,
+    Gatehouse.Proxy.Streams.StreamHolds holds, ILogger<LegacySseEndpoint> logger)
 {
     /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
     public const string SessionQueryParameter = "session";
@@ -38,6 +38,13 @@ public sealed class LegacySseEndpoint(
     public async Task OpenStreamAsync(HttpContext context, string server)
     {
         if (await admission.AdmitAsync(context, server) is not { } admitted)
+        {
+            return;
+        }
+
+        // The client's stream (and, bridged, its session) lasts as long as it reads: capped per principal, ended on revocation.
+        using var hold = await holds.HoldGetStreamAsync(context, admitted);
+        if (hold is null)
         {
             return;
         }
@@ -149,53 +156,47 @@ public sealed class LegacySseEndpoint(
             return;
         }
 
-        using var body = await BodyBuffer.ReadAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
-        if (body is null)
+        await pipeline.RunAsync(context, admitted,
+            read: ReadMessage,
+            refuse: (c, _, refusal) => WriteRefusalAsync(c, ticket, refusal),
+            forward: (envelope, body, decided) => ticket.Kind == SessionKind.Bridged
+                ? bridge.PostMessageAsync(context, admitted, ticket, body, envelope, decided.Reservations)
+                : ForwardMessageAsync(context, admitted, upstreamEndpoint!, body, envelope));
+    }
+
+    /// <summary>The 2024-11-05 era's envelope rules: one JSON-RPC message, no standard headers to check.</summary>
+    private static (JsonRpcEnvelope? Envelope, GatewayError? Error) ReadMessage(BodyBuffer body) =>
+        EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome == EnvelopeReader.Outcome.Ok
+            ? (envelope, null)
+            : (null, EnvelopeReader.ErrorFor(outcome, problem));
+
+    private async Task WriteRefusalAsync(HttpContext context, SessionTicket ticket, byte[] refusal)
+    {
+        if (ticket.Kind == SessionKind.Bridged && bridge.TrySendToClient(ticket, refusal))
         {
-            await admission.RejectAsync(context, server, GatewayErrors.BodyTooLarge(options.Value.MaxRequestBytes));
+            // The answer goes where HTTP+SSE answers go: on the client's stream; the POST is acknowledged.
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
             return;
         }
 
-        if (EnvelopeReader.TryRead(body.Memory.Span, out var envelope, out var problem) is var outcome && outcome != EnvelopeReader.Outcome.Ok)
-        {
-            await admission.RejectAsync(context, server, EnvelopeReader.ErrorFor(outcome, problem));
-            return;
-        }
+        // The upstream's stream cannot carry Gatehouse's answer, so the POST itself is refused with it.
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(refusal, context.RequestAborted);
+    }
 
-        var exchange = context.Features.Get<ProxyExchange>();
-        exchange?.Describe(envelope);
-        var decided = policy.Check(admitted.Policy, admitted.Principal, envelope, body.Memory, exchange);
-        if (decided.Refusal is { } refusal)
-        {
-            if (ticket.Kind == SessionKind.Bridged && bridge.TrySendToClient(ticket, refusal))
-            {
-                // The answer goes where HTTP+SSE answers go: on the client's stream; the POST is acknowledged.
-                context.Response.StatusCode = StatusCodes.Status202Accepted;
-                return;
-            }
-
-            // The upstream's stream cannot carry Gatehouse's answer, so the POST itself is refused with it.
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(refusal, context.RequestAborted);
-            return;
-        }
-
-        if (ticket.Kind == SessionKind.Bridged)
-        {
-            // Quotas charged here stay charged: the bridge has accepted the message for the upstream.
-            await bridge.PostMessageAsync(context, admitted, ticket, body, envelope);
-            return;
-        }
-
+    private async Task<ForwardResult> ForwardMessageAsync(HttpContext context, AdmittedRequest admitted, Uri upstreamEndpoint, BodyBuffer body, JsonRpcEnvelope envelope)
+    {
+        var server = admitted.Server.Name;
         using var request = new HttpRequestMessage(HttpMethod.Post, upstreamEndpoint) { Content = body.ToContent() };
         UpstreamHeaders.CopyRequestHeaders(context.Request, request, admitted.Server.ForwardIdentityHeaders);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        var (response, error) = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        var sent = await forwarder.SendAsync(request, admitted.Server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        var (response, error) = sent;
         if (error is not null)
         {
             await admission.RejectAsync(context, server, error, envelope.RawId);
-            return;
+            return sent;
         }
 
         using (response)
@@ -205,14 +206,14 @@ public sealed class LegacySseEndpoint(
             if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
                 await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope.RawId);
-                return;
+                return sent;
             }
 
             if (!response.IsSuccessStatusCode)
             {
                 await admission.RejectAsync(context, server, UpstreamForwarder.Classify(response, admitted.Server, expectsBody: false)
                     ?? GatewayErrors.UpstreamBadResponse(server, $"HTTP {(int)response.StatusCode}"), envelope.RawId);
-                return;
+                return sent;
             }
 
             // The answer travels on the SSE stream; the POST itself is acknowledged (202 Accepted).
@@ -221,6 +222,8 @@ public sealed class LegacySseEndpoint(
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
             await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
         }
+
+        return sent;
     }
 
     private byte[]? RewriteEndpoint(string data, AdmittedRequest admitted)

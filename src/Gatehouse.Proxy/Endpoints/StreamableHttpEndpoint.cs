@@ -20,7 +20,7 @@ namespace Gatehouse.Proxy.Endpoints;
 /// </summary>
 public sealed class StreamableHttpEndpoint(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacySseEndpoint legacy, LegacyUpstreamBridge bridge,
-    PolicyEnforcer policy, IOptions<ProxyOptions> options)
+    PostPipeline pipeline, Gatehouse.Proxy.Streams.StreamHolds holds)
 {
     /// <summary>POST: one JSON-RPC message (or a 2025-03-26 batch).</summary>
     public async Task PostAsync(HttpContext context, string server)
@@ -36,66 +36,43 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
-        using var body = await BodyBuffer.ReadAsync(context.Request, options.Value.MaxRequestBytes, context.RequestAborted);
-        if (body is null)
-        {
-            await admission.RejectAsync(context, server, GatewayErrors.BodyTooLarge(options.Value.MaxRequestBytes));
-            return;
-        }
-
-        var (envelope, version, envelopeError) = ReadMessage(context.Request, body);
-        if (envelope is not null)
-        {
-            context.Features.Get<ProxyExchange>()?.Describe(envelope);
-        }
-
-        if (envelopeError is not null)
-        {
-            await admission.RejectAsync(context, server, envelopeError, envelope?.RawId);
-            return;
-        }
-
-        var stateless = IsStatelessEra(version);
+        var stateless = false;
         SessionTicket? ticket = null;
-        if (!stateless && !TryOpenSession(context.Request, admitted, out ticket))
+        await pipeline.RunAsync(context, admitted,
+            read: body =>
+            {
+                var (envelope, version, envelopeError) = ReadMessage(context.Request, body);
+                if (envelopeError is not null)
+                {
+                    return (envelope, envelopeError);
+                }
+
+                stateless = IsStatelessEra(version);
+                return !stateless && !TryOpenSession(context.Request, admitted, out ticket) ? (envelope, GatewayErrors.SessionNotFound()) : (envelope, null);
+            },
+            refuse: (c, _, refusal) => WriteRefusalAsync(c, refusal),
+            forward: (envelope, body, _) => ForwardPostAsync(context, admitted, envelope, body, ticket, stateless));
+    }
+
+    private async Task<ForwardResult> ForwardPostAsync(HttpContext context, AdmittedRequest admitted, JsonRpcEnvelope envelope, BodyBuffer body, SessionTicket? ticket, bool stateless)
+    {
+        if (admitted.Server.Transport == UpstreamTransport.Sse || ticket?.Kind == SessionKind.Bridged)
         {
-            await admission.RejectAsync(context, server, GatewayErrors.SessionNotFound(), envelope!.RawId);
-            return;
+            await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
+            return default;
         }
 
-        var exchange = context.Features.Get<ProxyExchange>();
-        var decided = policy.Check(admitted.Policy, admitted.Principal, envelope!, body.Memory, exchange);
-        if (decided.Refusal is { } refusal)
+        // A 2026-07-28 retry after Gatehouse's own connect round carries state the upstream never issued.
+        var content = stateless && UrlElicitation.WithoutGatehouseRound(body.Memory.Span) is { } stripped ? new ByteArrayContent(stripped) : body.ToContent();
+        using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = content };
+        var result = await ForwardAsync(context, admitted, request, ticket, envelope, expectsBody: envelope.ExpectsResponse, body);
+        if (result.Kind == ForwardKind.FallBackToSse)
         {
-            await WriteRefusalAsync(context, refusal);
-            return;
+            // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
+            await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
         }
 
-        try
-        {
-            if (admitted.Server.Transport == UpstreamTransport.Sse || ticket?.Kind == SessionKind.Bridged)
-            {
-                await PostToLegacyUpstreamAsync(context, admitted, envelope!, body, ticket, stateless);
-                return;
-            }
-
-            // A 2026-07-28 retry after Gatehouse's own connect round carries state the upstream never issued.
-            var content = stateless && UrlElicitation.WithoutGatehouseRound(body.Memory.Span) is { } stripped ? new ByteArrayContent(stripped) : body.ToContent();
-            using var request = new HttpRequestMessage(HttpMethod.Post, admitted.Server.Url) { Content = content };
-            if (await ForwardAsync(context, admitted, request, ticket, envelope!, expectsBody: envelope!.ExpectsResponse, body))
-            {
-                // Auto transport: the upstream refused Streamable HTTP, the spec's signal of an HTTP+SSE-only server.
-                await PostToLegacyUpstreamAsync(context, admitted, envelope, body, ticket, stateless);
-            }
-        }
-        finally
-        {
-            // Quotas are charged only for calls that reached the upstream.
-            if (exchange?.UpstreamStatus is null)
-            {
-                policy.Release(decided.Reservations);
-            }
-        }
+        return result;
     }
 
     /// <summary>Writes a policy refusal: an ordinary JSON-RPC error in a 200 response, as an upstream's own would be.</summary>
@@ -150,6 +127,13 @@ public sealed class StreamableHttpEndpoint(
             return;
         }
 
+        // A GET stream runs for as long as the client reads it: capped per principal, and ended if the principal loses access.
+        using var hold = await holds.HoldGetStreamAsync(context, admitted);
+        if (hold is null)
+        {
+            return;
+        }
+
         await ForwardSessionRequestAsync(context, admitted, HttpMethod.Get);
     }
 
@@ -197,8 +181,11 @@ public sealed class StreamableHttpEndpoint(
         await ForwardAsync(context, admitted, request, ticket, envelope: null, expectsBody: false);
     }
 
-    /// <returns>True when the upstream refused Streamable HTTP on an auto-transport initialize and nothing was written yet.</returns>
-    private async Task<bool> ForwardAsync(
+    /// <returns>
+    /// The forwarder's result, already relayed or reported; <see cref="ForwardKind.FallBackToSse"/> when the upstream refused
+    /// Streamable HTTP on an auto-transport initialize and nothing was written yet.
+    /// </returns>
+    private async Task<ForwardResult> ForwardAsync(
         HttpContext context, AdmittedRequest admitted, HttpRequestMessage request, SessionTicket? ticket, JsonRpcEnvelope? envelope, bool expectsBody, BodyBuffer? body = null)
     {
         var server = admitted.Server;
@@ -208,8 +195,9 @@ public sealed class StreamableHttpEndpoint(
             request.Headers.TryAddWithoutValidation(McpProtocol.SessionIdHeader, ticket.Upstream);
         }
 
-        var (response, error) = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
-        if (error is not null && UpstreamForwarder.NeedsUserConnect(error, server) && envelope?.RawId is { } id && body is not null)
+        var sent = await forwarder.SendAsync(request, server, context.RequestAborted, context.Features.Get<ProxyExchange>(), admitted.Principal);
+        var (response, error) = sent;
+        if (sent.Kind == ForwardKind.NeedsUserConnection && error is not null && envelope?.RawId is { } id && body is not null)
         {
             // The user's own connection is missing: a client that declared URL elicitation shows the person Gatehouse's
             // connect page and retries (2025-11-25 declares it at initialize, 2026-07-28 on every request). Others get
@@ -218,14 +206,14 @@ public sealed class StreamableHttpEndpoint(
             if (stateless ? UrlElicitation.DeclaredInMeta(body.Memory.Span) : UrlElicitation.DeclaredBy(body.Memory.Span))
             {
                 await admission.RejectWithUrlElicitationAsync(context, server.Name, error, id, inputRequired: stateless);
-                return false;
+                return sent;
             }
         }
 
         if (error is not null)
         {
             await admission.RejectAsync(context, server.Name, error, envelope?.RawId);
-            return false;
+            return sent;
         }
 
         using (response)
@@ -236,7 +224,7 @@ public sealed class StreamableHttpEndpoint(
             {
                 // The upstream ended or forgot the session: the client must initialize again, as the spec says for 404.
                 await admission.RejectAsync(context, server.Name, GatewayErrors.SessionNotFound(), envelope?.RawId);
-                return false;
+                return sent;
             }
 
             if (response.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed && envelope is null)
@@ -244,7 +232,7 @@ public sealed class StreamableHttpEndpoint(
                 // An upstream without a GET stream (or DELETE): the spec's answer is 405, relayed as such.
                 context.Response.Headers.Allow = response.Content.Headers.Allow.Count > 0 ? string.Join(", ", response.Content.Headers.Allow) : "POST";
                 await admission.RejectAsync(context, server.Name, GatewayErrors.MethodNotAllowed(request.Method.Method, $"the upstream of server '{server.Name}' does not offer it."));
-                return false;
+                return sent;
             }
 
             if (server.Transport == UpstreamTransport.Auto && envelope?.Method == "initialize" && ticket is null
@@ -252,13 +240,13 @@ public sealed class StreamableHttpEndpoint(
                 && !UpstreamForwarder.IsJson(response))
             {
                 // The spec's fallback signal: an upstream that refuses POST with 400/404/405 speaks only HTTP+SSE.
-                return true;
+                return sent with { Kind = ForwardKind.FallBackToSse };
             }
 
             if (UpstreamForwarder.Classify(response, server, expectsBody) is { } bad)
             {
                 await admission.RejectAsync(context, server.Name, bad, envelope?.RawId);
-                return false;
+                return sent;
             }
 
             context.Response.StatusCode = (int)response.StatusCode;
@@ -292,7 +280,7 @@ public sealed class StreamableHttpEndpoint(
             }
         }
 
-        return false;
+        return sent;
     }
 
 

@@ -25,7 +25,7 @@ public sealed class UpstreamForwarder(
     UpstreamClient client, ISecretProtector vault, IOptions<ProxyOptions> options, ILogger<UpstreamForwarder> logger,
     TimeProvider time, GatehouseTelemetry? telemetry = null, IUpstreamTokenSource? tokens = null, IUserConnectLinks? userLinks = null)
 {
-    /// <summary>Sends <paramref name="request"/> (credentials are added here). Returns the response, or the error to report.</summary>
+    /// <summary>Sends <paramref name="request"/> (credentials are added here). Returns the response, or the error to report, and whether the request may have reached the upstream.</summary>
     /// <remarks>
     /// The returned timeout source bounds only the wait for response headers; streams may then run indefinitely.
     /// The time until response headers is recorded as upstream latency, and on <paramref name="exchange"/> when given.
@@ -34,15 +34,38 @@ public sealed class UpstreamForwarder(
     /// the middle of a task never sees an expiry. A per-user server uses the connection of the user behind
     /// <paramref name="principal"/>; a missing one is reported with a link to Gatehouse's connect page bound to that user.
     /// </remarks>
-    public async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendAsync(
+    public async Task<ForwardResult> SendAsync(
         HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange = null, GatewayPrincipal? principal = null)
     {
         // HttpClient would throw on such a value mid-send, which used to read as an unreachable upstream (502).
         if (HeaderText.FirstUnsendable(request) is { } unsendable)
         {
-            return (null, BadInputErrors.InvalidHeaderValue(unsendable));
+            return ForwardResult.Failed(BadInputErrors.InvalidHeaderValue(unsendable), mayHaveReachedUpstream: false);
         }
 
+        var delivery = DeliveryTrackingContent.Track(request, exchange);
+        var (response, error) = await SendWithCredentialsAsync(request, server, clientAborted, exchange, principal);
+        if (response is not null)
+        {
+            return ForwardResult.Answered(response);
+        }
+
+        // A request without a body (GET, DELETE) carries no call a quota could count.
+        var mayHaveReached = delivery?.Started ?? false;
+        return NeedsUserConnect(error!, server)
+            ? new ForwardResult(ForwardKind.NeedsUserConnection, null, error, mayHaveReached)
+            : ForwardResult.Failed(error!, mayHaveReached);
+    }
+
+    /// <summary>
+    /// False only when <paramref name="request"/> (sent through <see cref="SendAsync"/>) provably never left: no byte of its
+    /// body was written to an upstream connection. Callers use it where forwarding ended with an exception (the client went away).
+    /// </summary>
+    public static bool MayHaveReachedUpstream(HttpRequestMessage? request) => request?.Content is DeliveryTrackingContent { Started: true };
+
+    private async Task<(HttpResponseMessage? Response, GatewayError? Error)> SendWithCredentialsAsync(
+        HttpRequestMessage request, ServerDefinition server, CancellationToken clientAborted, ProxyExchange? exchange, GatewayPrincipal? principal)
+    {
         if (server.AuthMode != UpstreamAuthMode.OAuth)
         {
             try

@@ -22,4 +22,10 @@ internal static partial class ProxyLog
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Debug, Message = "Stream of {Server} ended: {Reason}")]
     public static partial void StreamEnded(ILogger logger, string server, string reason);
+
+    [LoggerMessage(EventId = 2080, Level = LogLevel.Information, Message = "Ended {Count} open streams or bridged sessions of principals that lost access")]
+    public static partial void StreamsEndedOnRevocation(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2081, Level = LogLevel.Warning, Message = "Could not review open streams against the configuration ({Error}); will try again")]
+    public static partial void StreamReviewFailed(ILogger logger, string error);
 }

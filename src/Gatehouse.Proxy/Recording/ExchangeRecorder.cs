@@ -26,6 +26,15 @@ public sealed class ExchangeRecorder(IDecisionLog log, TimeProvider time, Gateho
     public void Complete(HttpContext context, ProxyExchange exchange)
     {
         var elapsed = time.GetElapsedTime(exchange.StartTimestamp);
+        if (exchange.Principal is null)
+        {
+            // Nobody was authenticated (a missing or bad credential, a foreign Origin): a record per such request would let
+            // anyone grow the database without bound, so they are only counted, by error code (a fixed set).
+            telemetry?.UnauthenticatedRejections.Add(1, new KeyValuePair<string, object?>("code", exchange.ErrorCode ?? "(none)"));
+            telemetry?.RecordCompleted(exchange, elapsed);
+            return;
+        }
+
         if (exchange.Members.Count == 0)
         {
             log.Record(ToRecord(context, exchange, exchange, elapsed));

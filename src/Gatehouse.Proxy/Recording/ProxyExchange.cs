@@ -42,6 +42,12 @@ public sealed class ProxyExchange(string server, string method, long startTimest
     /// <summary>The upstream's HTTP status, when the request reached it.</summary>
     public int? UpstreamStatus { get; set; }
 
+    /// <summary>
+    /// True once a byte of the request's body may have been written to an upstream connection (set by the forwarder).
+    /// Quota charges are released only while it is false: the call provably never left Gatehouse.
+    /// </summary>
+    public bool RequestMayHaveReachedUpstream { get; set; }
+
     /// <summary>How long the upstream took to answer with headers, when the forwarder was given this exchange.</summary>
     public TimeSpan? UpstreamDuration { get; set; }
 

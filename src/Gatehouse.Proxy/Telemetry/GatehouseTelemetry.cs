@@ -43,6 +43,15 @@ public sealed class GatehouseTelemetry : IDisposable
     /// <summary>Gauge of decision records queued and not yet stored.</summary>
     public const string DecisionLogPendingName = "gatehouse.decision_log.pending";
 
+    /// <summary>Counter of decision records not stored because the decision log's queue was full.</summary>
+    public const string DecisionLogOverflowName = "gatehouse.decision_log.overflow";
+
+    /// <summary>Counter of requests refused (GH1800) because the decision log was full and the gateway fails closed; tag <c>server</c>.</summary>
+    public const string DecisionLogRefusalsName = "gatehouse.decision_log.refusals";
+
+    /// <summary>Counter of requests refused before anyone was authenticated (no decision record is kept for them); tag <c>code</c>.</summary>
+    public const string UnauthenticatedRejectionsName = "gatehouse.rejections.unauthenticated";
+
     /// <summary>The <c>server</c> tag of a request rejected before its server was resolved (the name came from the client).</summary>
     public const string UnverifiedServer = "(unverified)";
 
@@ -76,6 +85,7 @@ public sealed class GatehouseTelemetry : IDisposable
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
     private Func<long>? _pendingDecisions;
+    private Func<long>? _overflowedDecisions;
 
     /// <summary>Creates the instruments, through <paramref name="meterFactory"/> when the host has one.</summary>
     public GatehouseTelemetry(IMeterFactory? meterFactory = null)
@@ -90,7 +100,19 @@ public sealed class GatehouseTelemetry : IDisposable
         PolicyDecisions = _meter.CreateCounter<long>(PolicyDecisionsName, "{decision}", "Policy decisions on tool calls, resource reads and prompt gets, by rule.");
         TokenRefreshes = _meter.CreateCounter<long>(TokenRefreshesName, "{refresh}", "Upstream OAuth access token refreshes, by outcome.");
         _meter.CreateObservableGauge(DecisionLogPendingName, ObservePending, "{record}", "Decision records queued and not yet stored.");
+        _meter.CreateObservableCounter(DecisionLogOverflowName, ObserveOverflow, "{record}", "Decision records not stored because the decision log's queue was full.");
+        DecisionLogRefusals = _meter.CreateCounter<long>(DecisionLogRefusalsName, "{request}", "Requests refused because the decision log was full (fail closed).");
+        UnauthenticatedRejections = _meter.CreateCounter<long>(UnauthenticatedRejectionsName, "{request}", "Requests refused before authentication; they leave no decision record.");
     }
+
+    /// <summary><see cref="DecisionLogRefusalsName"/>.</summary>
+    public Counter<long> DecisionLogRefusals { get; }
+
+    /// <summary><see cref="UnauthenticatedRejectionsName"/>.</summary>
+    public Counter<long> UnauthenticatedRejections { get; }
+
+    /// <summary>Reports the decision log's overflow count through <see cref="DecisionLogOverflowName"/>.</summary>
+    public void ObserveDecisionOverflow(Func<long> overflowed) => Volatile.Write(ref _overflowedDecisions, overflowed);
 
     /// <summary>The source of the per-request activities.</summary>
     public ActivitySource Source { get; }
@@ -249,6 +271,9 @@ public sealed class GatehouseTelemetry : IDisposable
 
         activity.Dispose();
     }
+
+    private IEnumerable<Measurement<long>> ObserveOverflow() =>
+        Volatile.Read(ref _overflowedDecisions) is { } overflowed ? [new Measurement<long>(overflowed())] : [];
 
     private IEnumerable<Measurement<long>> ObservePending() =>
         Volatile.Read(ref _pendingDecisions) is { } pending ? [new Measurement<long>(pending())] : [];

@@ -10,6 +10,16 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Storage.Decisions;
 
+/// <summary>What the gateway does while the decision log's queue is full (storage is not keeping up).</summary>
+public enum DecisionLogOverflow
+{
+    /// <summary>Refuse new proxied requests with GH1800 (503) until the queue has room: nothing runs unrecorded. The default.</summary>
+    FailClosed,
+
+    /// <summary>Keep serving; records that do not fit are not stored, and are counted and logged.</summary>
+    FailOpen,
+}
+
 /// <summary>How the decision log writer batches, retries and expires records.</summary>
 public sealed record DecisionLogOptions
 {
@@ -33,6 +43,15 @@ public sealed record DecisionLogOptions
 
     /// <summary>Wait before the first retry; doubled for each further one, up to 5 seconds.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Most memory the queue of records not yet stored may hold, in (estimated) bytes; default 64 MiB, some hundred
+    /// thousand records. Beyond it <see cref="Overflow"/> decides.
+    /// </summary>
+    public long MaxQueuedBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>What happens while the queue is full; <see cref="DecisionLogOverflow.FailClosed"/> by default.</summary>
+    public DecisionLogOverflow Overflow { get; init; } = DecisionLogOverflow.FailClosed;
 }
 
 /// <summary>
@@ -40,8 +59,11 @@ public sealed record DecisionLogOptions
 /// <c>decisions</c> table in batches, and another removes records older than the retention.
 /// </summary>
 /// <remarks>
-/// The request path never waits on the decision log, so the queue is an unbounded channel: a slow or locked database
-/// delays storing, never a request. Nothing queued is lost on a graceful shutdown: <see cref="StopAsync"/> closes the
+/// The request path never waits on the decision log: a slow or locked database delays storing, never a request. The queue
+/// is bounded in bytes (<see cref="DecisionLogOptions.MaxQueuedBytes"/>): while it is full, a record that does not fit is
+/// counted in <see cref="Overflowed"/> and logged, never dropped silently, and with
+/// <see cref="DecisionLogOverflow.FailClosed"/> (the default) <see cref="Accepting"/> turns false so the proxy refuses new
+/// requests instead of running them unrecorded. Nothing queued is lost on a graceful shutdown: <see cref="StopAsync"/> closes the
 /// queue and waits until the loop has written all of it. A batch that fails is retried (the database may be busy or
 /// briefly unwritable); after <see cref="DecisionLogOptions.MaxAttempts"/> it is written record by record, so that one
 /// unstorable record cannot hold back all that follow it, and only such records are dropped (counted and logged).
@@ -72,6 +94,9 @@ public sealed class DecisionLogWriter : IDecisionLog, IAsyncDisposable
     private long _written;
     private long _dropped;
     private long _failedBatches;
+    private long _queuedBytes;
+    private long _overflowed;
+    private int _full;
 
     /// <summary>Creates a writer over <paramref name="storage"/>; call <see cref="Start"/> to begin writing.</summary>
     public DecisionLogWriter(GatehouseStorage storage, DecisionLogOptions options, TimeProvider time, ILogger<DecisionLogWriter> logger)
@@ -82,6 +107,7 @@ public sealed class DecisionLogWriter : IDecisionLog, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.PurgeInterval, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.PurgeInterval, MaxPurgeInterval);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQueuedBytes, 1);
         _storage = storage;
         _options = options;
         _time = time;
@@ -100,18 +126,64 @@ public sealed class DecisionLogWriter : IDecisionLog, IAsyncDisposable
     /// <summary>Records given up on: unstorable after all retries, or recorded after the writer stopped.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Records not queued because the queue was full (storage not keeping up); each is also in no other count.</summary>
+    public long Overflowed => Interlocked.Read(ref _overflowed);
+
+    /// <summary>Estimated bytes held by records queued and not yet stored.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <inheritdoc />
+    /// <remarks>Turns false as soon as a record did not fit (not only once the last byte is used), and true again when the write loop has drained some.</remarks>
+    public bool Accepting => _options.Overflow == DecisionLogOverflow.FailOpen || (Volatile.Read(ref _full) == 0 && Interlocked.Read(ref _queuedBytes) < _options.MaxQueuedBytes);
+
     /// <inheritdoc />
     public void Record(DecisionRecord record)
     {
         // Never throws and never waits: a refused record (null, or after stop) is only counted.
-        if (record is not null && _queue.Writer.TryWrite(record))
+        if (record is null)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        var size = EstimatedSize(record);
+        var queued = Interlocked.Add(ref _queuedBytes, size);
+        if (queued > _options.MaxQueuedBytes)
+        {
+            // Over the bound: counted (and logged once per episode), never held in memory without limit.
+            Interlocked.Add(ref _queuedBytes, -size);
+            Interlocked.Increment(ref _overflowed);
+            if (Interlocked.Exchange(ref _full, 1) == 0)
+            {
+                StorageLog.DecisionQueueFull(_logger, queued - size, _options.MaxQueuedBytes, _options.Overflow.ToString());
+            }
+
+            return;
+        }
+
+        if (_queue.Writer.TryWrite(record))
         {
             Interlocked.Increment(ref _accepted);
         }
         else
         {
+            Interlocked.Add(ref _queuedBytes, -size);
             Interlocked.Increment(ref _dropped);
         }
+    }
+
+    /// <summary>What a queued record costs in memory, roughly: its strings (UTF-16) and a fixed overhead for the rest.</summary>
+    internal static long EstimatedSize(DecisionRecord r)
+    {
+        long chars = (r.RequestId?.Length ?? 0) + (r.PrincipalId?.Length ?? 0) + (r.PrincipalLabel?.Length ?? 0) + (r.Server?.Length ?? 0)
+            + (r.Method?.Length ?? 0) + (r.Target?.Length ?? 0) + (r.Decision?.Length ?? 0) + (r.Rule?.Length ?? 0) + (r.PolicyVersion?.Length ?? 0)
+            + (r.ArgumentValuesJson?.Length ?? 0) + (r.ErrorCode?.Length ?? 0) + (r.Message?.Length ?? 0);
+        foreach (var key in r.ArgumentKeys ?? [])
+        {
+            chars += key.Length + 12;
+        }
+
+        return 256 + 2 * chars;
     }
 
     /// <summary>Starts the write loop and the retention loop (which purges once at once).</summary>
@@ -244,6 +316,17 @@ public sealed class DecisionLogWriter : IDecisionLog, IAsyncDisposable
                 }
 
                 Interlocked.Add(ref _settled, batch.Count);
+                long bytes = 0;
+                foreach (var record in batch)
+                {
+                    bytes += EstimatedSize(record);
+                }
+
+                if (Interlocked.Add(ref _queuedBytes, -bytes) < _options.MaxQueuedBytes && Interlocked.Exchange(ref _full, 0) == 1)
+                {
+                    StorageLog.DecisionQueueRecovered(_logger, Interlocked.Read(ref _queuedBytes));
+                }
+
                 batch.Clear();
                 ReleaseWaiters();
             }

@@ -19,4 +19,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Shutdown did not wait for the decision log; {Count} records were not stored")]
     public static partial void DecisionsLostOnStop(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "The decision log queue is full ({Bytes} bytes queued, limit {Limit}); storage is not keeping up. Records are counted in gatehouse.decision_log.overflow; mode {Mode}")]
+    public static partial void DecisionQueueFull(ILogger logger, long bytes, long limit, string mode);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "The decision log queue has room again ({Bytes} bytes queued)")]
+    public static partial void DecisionQueueRecovered(ILogger logger, long bytes);
 }

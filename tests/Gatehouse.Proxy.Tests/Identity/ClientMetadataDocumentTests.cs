@@ -160,7 +160,7 @@ public sealed class ClientMetadataDocumentTests
         }
     }
 
-    private static async Task<World> StartAsync()
+    private static async Task<World> StartAsync(Action<Gatehouse.Identity.AuthorizationServerOptions>? configure = null)
     {
         var upstream = await TestUpstream.StartAsync(UpstreamMode.StreamableStateful);
         var documents = await DocumentServer.StartAsync();
@@ -169,6 +169,7 @@ public sealed class ClientMetadataDocumentTests
         {
             o.AllowLoopbackClientMetadata = true;
             o.ClientMetadataClock = clock;
+            configure?.Invoke(o);
         });
         await AdminCredentials.EnsureAsync(new GatehouseStorage(gateway.DataDirectory), TimeProvider.System);
         await gateway.AddServerAsync(Server, upstream.McpUri);
@@ -393,5 +394,26 @@ public sealed class ClientMetadataDocumentTests
         }
 
         Assert.Equal(TimeSpan.FromMinutes(minutes), ClientMetadataDocumentFetcher.Lifetime(response));
+    }
+
+    [Fact]
+    public async Task NewDocumentClients_OverTheRatePerAddress_AreRefusedBeforeAnyFetch_AndStoreNothing()
+    {
+        await using var world = await StartAsync(o => o.RegistrationsPerWindow = 2);
+        string[] paths = ["first/client.json", "second/client.json", "third/client.json"];
+        var ids = paths.Select(p => world.Documents.ServeClient(p, p)).ToArray();
+
+        foreach (var id in ids.Take(2))
+        {
+            var (_, answer) = await world.Driver.TokenAsync(("grant_type", "authorization_code"), ("client_id", id), ("code", "nope"), ("code_verifier", "nope"), ("redirect_uri", OAuthClientDriver.RedirectUri));
+            Assert.NotEqual("temporarily_unavailable", answer.GetProperty("error").GetString());
+        }
+
+        var (status, refused) = await world.Driver.TokenAsync(("grant_type", "authorization_code"), ("client_id", ids[2]), ("code", "nope"), ("code_verifier", "nope"), ("redirect_uri", OAuthClientDriver.RedirectUri));
+        Assert.Equal("temporarily_unavailable", refused.GetProperty("error").GetString());
+        Assert.Contains("Too many new clients", refused.GetProperty("error_description").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, world.Documents.Fetches(paths[2]));
+        Assert.Equal(1, world.Documents.Fetches(paths[0]));
+        Assert.NotEqual(HttpStatusCode.OK, status);
     }
 }

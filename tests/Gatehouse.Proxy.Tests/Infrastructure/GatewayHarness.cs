@@ -29,17 +29,22 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The running gateway's services (its decision log writer, telemetry, registries).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public static async Task<GatewayHarness> StartAsync(
         Action<ProxyOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
         Action<Gatehouse.UpstreamAuth.Connections.UpstreamAuthOptions>? upstreamAuth = null, string? dataDirectory = null, string urls = "http://127.0.0.1:0",
-        bool keepData = false, Action<Gatehouse.Identity.AuthorizationServerOptions>? authorizationServer = null, TimeProvider? upstreamAuthTime = null)
+        bool keepData = false, Action<Gatehouse.Identity.AuthorizationServerOptions>? authorizationServer = null, TimeProvider? upstreamAuthTime = null,
+        Func<ServeSettings, ServeSettings>? settings = null)
     {
         dataDirectory ??= Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
-        var app = await GatehouseApplication.BuildAsync(new ServeSettings
+        var serve = new ServeSettings
         {
             DataDirectory = dataDirectory, Urls = urls, ConfigureProxy = configure, ConfigureLogging = logging, ConfigureUpstreamAuth = upstreamAuth, UpstreamAuthTime = upstreamAuthTime,
             ConfigureAuthorizationServer = authorizationServer,
-        });
+        };
+        var app = await GatehouseApplication.BuildAsync(settings?.Invoke(serve) ?? serve);
         await app.StartAsync();
         var address = GatehouseApplication.ListeningAddresses(app).Single();
         return new GatewayHarness(app, dataDirectory, new Uri(address.TrimEnd('/') + "/")) { _keepData = keepData };
