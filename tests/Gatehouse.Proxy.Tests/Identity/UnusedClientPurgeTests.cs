@@ -9,7 +9,7 @@ namespace Gatehouse.Proxy.Tests.Identity;
 public sealed class UnusedClientPurgeTests
 {
     [Fact]
-    public async Task RegistrationsNeverUsed_ArePurgedAfterTheRetention_OnTheClock_WhileRecentOnesStay()
+    public async Task RegistrationsNeverUsed_ArePurgedAfterTheRetention_OnTheClock_WhileUsedOnesStay()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var gateway = await GatewayHarness.StartAsync(authorizationServer: o =>
@@ -22,6 +22,11 @@ public sealed class UnusedClientPurgeTests
         });
         using var driver = new OAuthClientDriver(gateway);
         var unused = await driver.RegisterAsync("never used");
+
+        // A client that signed someone in holds an authorization and tokens: it is in use, however old its registration.
+        await Gatehouse.Admin.Administration.AdminCredentials.EnsureAsync(new Gatehouse.Storage.GatehouseStorage(gateway.DataDirectory), TimeProvider.System);
+        await gateway.AddServerAsync("echo", new Uri("http://127.0.0.1:9/mcp"));
+        var (used, _) = await driver.SignInForAsync("echo");
         var purge = gateway.Services.GetRequiredService<UnusedClientPurge>();
 
         Assert.Equal(0, await purge.PurgeOnceAsync());
@@ -37,5 +42,10 @@ public sealed class UnusedClientPurgeTests
         // The purged client is unknown now: it must register again.
         var (_, tokenAnswer) = await driver.TokenAsync(("grant_type", "authorization_code"), ("client_id", unused), ("code", "x"), ("code_verifier", "y"), ("redirect_uri", OAuthClientDriver.RedirectUri));
         Assert.Equal("invalid_client", tokenAnswer.GetProperty("error").GetString());
+
+        // The used client is still known: a bad code is its own fault (invalid_grant), not an unknown client.
+        var (_, usedAnswer) = await driver.TokenAsync(("grant_type", "authorization_code"), ("client_id", used), ("code", "x"), ("code_verifier", "y"), ("redirect_uri", OAuthClientDriver.RedirectUri));
+        Assert.Equal("invalid_grant", usedAnswer.GetProperty("error").GetString());
+        Assert.Equal(0, await purge.PurgeOnceAsync());
     }
 }
