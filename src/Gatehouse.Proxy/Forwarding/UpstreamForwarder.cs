@@ -388,10 +388,10 @@ public sealed class UpstreamForwarder(
 
         using (body)
         {
-            if (!IsValidJson(body.Memory.Span))
+            if (JsonProblem(body.Memory.Span) is { } problem)
             {
-                ProxyLog.UpstreamBadResponse(logger, server.Name, "invalid JSON");
-                return GatewayErrors.UpstreamBadResponse(server.Name, "the body is not valid JSON");
+                ProxyLog.UpstreamBadResponse(logger, server.Name, problem);
+                return GatewayErrors.UpstreamBadResponse(server.Name, problem);
             }
 
             if (transform?.Invoke(body.Memory) is { } replaced)
@@ -407,20 +407,26 @@ public sealed class UpstreamForwarder(
         }
     }
 
-    private static bool IsValidJson(ReadOnlySpan<byte> json)
+    /// <summary>How deep a relayed JSON answer may nest (System.Text.Json's default): a filter must be able to read all of it.</summary>
+    private const int MaxResponseDepth = 64;
+
+    /// <summary>Null when <paramref name="json"/> is one readable JSON document; otherwise what is wrong with it.</summary>
+    private static string? JsonProblem(ReadOnlySpan<byte> json)
     {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxResponseDepth });
         try
         {
-            var reader = new Utf8JsonReader(json);
             while (reader.Read())
             {
             }
 
-            return reader.BytesConsumed > 0;
+            return reader.BytesConsumed > 0 ? null : "the body is empty";
         }
         catch (JsonException)
         {
-            return false;
+            return reader.CurrentDepth >= MaxResponseDepth - 1
+                ? $"the body nests deeper than {MaxResponseDepth} levels, more than Gatehouse reads"
+                : "the body is not valid JSON";
         }
     }
 }
