@@ -106,6 +106,12 @@ public enum GatewayErrorId
     /// <summary>The HTTP request itself is broken (bad chunked framing, a body cut short, too many form fields).</summary>
     MalformedRequest = 1332,
 
+    /// <summary>A request of a batch that was not forwarded because policy refused another member of the batch.</summary>
+    BatchMemberNotForwarded = 1340,
+
+    /// <summary>One SSE event from the upstream grew past the response size limit; the stream was ended.</summary>
+    UpstreamEventTooLarge = 1341,
+
     /// <summary>A session-scoped request came without Mcp-Session-Id.</summary>
     MissingSession = 1401,
 

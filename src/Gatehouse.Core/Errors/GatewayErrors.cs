@@ -192,5 +192,13 @@ public static class GatewayErrors
     public static GatewayError PolicyDenied(string message) => new(GatewayErrorId.PolicyDenied, 200, PolicyDeniedCode, message);
 
     public static GatewayError QuotaExhausted(string message) => new(GatewayErrorId.QuotaExhausted, 200, QuotaExhaustedCode, message);
+
+    public static GatewayError BatchMemberNotForwarded(int refusedMember, string refusedId) => new(GatewayErrorId.BatchMemberNotForwarded, 200, PolicyDeniedCode,
+        $"Not forwarded: member {refusedMember} of this batch (id {refusedId}) was refused by policy, and Gatehouse forwards a batch whole or not at all. " +
+        "Send this request again without the refused one.");
+
+    public static GatewayError UpstreamEventTooLarge(string server, long limit) => new(GatewayErrorId.UpstreamEventTooLarge, 502, UpstreamFailure,
+        $"One event of the upstream '{server}' grew past the response limit of {limit} bytes, so Gatehouse ended the stream. " +
+        "Ask for less (smaller pages or results), or have an admin raise --max-response-bytes.");
 #pragma warning restore CS1591
 }

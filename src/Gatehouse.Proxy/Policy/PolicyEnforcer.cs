@@ -21,7 +21,7 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
     /// <param name="Reservations">Quota reservations to release if the call never reaches the upstream.</param>
     public readonly record struct Outcome(byte[]? Refusal, List<QuotaReservation>? Reservations);
 
-    /// <summary>Decides a request (every member of a batch; the first refusal refuses the batch).</summary>
+    /// <summary>Decides a request (every member of a batch; the first refusal refuses the batch, answered with a batch).</summary>
     public Outcome Check(PolicySet set, GatewayPrincipal principal, JsonRpcEnvelope envelope, ReadOnlyMemory<byte> body, ProxyExchange? exchange)
     {
         if (ReferenceEquals(set, PolicySet.Empty))
@@ -42,14 +42,14 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
         if (envelope.IsBatch)
         {
             // Every member is decided (and recorded) on its own; the first refusal refuses the batch.
-            byte[]? first = null;
+            var refusals = new byte[]?[envelope.Members.Count];
             var refusedAt = -1;
             for (var i = 0; i < envelope.Members.Count; i++)
             {
                 var memberExchange = exchange?.Members.Count == envelope.Members.Count ? exchange.Members[i] : null;
-                if (CheckOne(set, principal, envelope.Members[i], body, memberExchange, ref reservations) is { } refusal && first is null)
+                refusals[i] = CheckOne(set, principal, envelope.Members[i], body, memberExchange, ref reservations);
+                if (refusals[i] is not null && refusedAt < 0)
                 {
-                    first = refusal;
                     refusedAt = i;
                     if (exchange is not null && memberExchange is not null)
                     {
@@ -60,26 +60,73 @@ public sealed class PolicyEnforcer(IQuotaCounter quotas, TimeProvider time)
                 }
             }
 
-            if (first is null)
+            if (refusedAt < 0)
             {
                 return new Outcome(null, reservations);
             }
 
             Release(reservations);
-            foreach (var member in exchange?.Members ?? [])
+            var notForwarded = GatewayErrors.BatchMemberNotForwarded(refusedAt + 1, IdForMessage(envelope.Members[refusedAt].RawId));
+            for (var i = 0; i < (exchange?.Members.Count ?? 0); i++)
             {
+                var member = exchange!.Members[i];
                 if (member.Decision == DecisionKinds.Allow && member.ErrorCode is null)
                 {
-                    member.Message = $"Not forwarded: member {refusedAt + 1} of the batch was refused.";
+                    member.ErrorCode = notForwarded.Code;
+                    member.Message = notForwarded.Message;
                 }
             }
 
-            return new Outcome(first, null);
+            return new Outcome(BatchAnswer(envelope, refusals, notForwarded), null);
         }
 
         var single = CheckOne(set, principal, envelope, body, exchange, ref reservations);
         return new Outcome(single, single is null ? reservations : null);
     }
+
+    /// <summary>
+    /// The answer to a refused batch: a batch (JSON-RPC 2.0, section 6) with one response per request member, in order,
+    /// each refused member's own error and GH1340 for the rest; notifications get none.
+    /// </summary>
+    private static byte[] BatchAnswer(JsonRpcEnvelope batch, byte[]?[] refusals, GatewayError notForwarded)
+    {
+        using var buffer = new MemoryStream();
+        buffer.WriteByte((byte)'[');
+        var written = 0;
+        for (var i = 0; i < batch.Members.Count; i++)
+        {
+            var member = batch.Members[i];
+            if (member.Kind != JsonRpcKind.Request)
+            {
+                continue;
+            }
+
+            if (written++ > 0)
+            {
+                buffer.WriteByte((byte)',');
+            }
+
+            buffer.Write(refusals[i] ?? Errors.ErrorResponses.Body(notForwarded, member.RawId, null));
+        }
+
+        if (written == 0)
+        {
+            // Only notifications were refused: nothing may be answered for them, but an empty array is not a valid
+            // answer either (JSON-RPC 2.0, section 6), so the first refusal stands alone, as for a single message.
+            return refusals.First(r => r is not null)!;
+        }
+
+        buffer.WriteByte((byte)']');
+        return buffer.ToArray();
+    }
+
+    /// <summary>A client's id as it may appear in a message: its JSON text, cut short so a huge id cannot swell every answer.</summary>
+    private static string IdForMessage(string? rawId) => rawId switch
+    {
+        null => "null",
+        { Length: > 64 } => string.Concat(rawId.AsSpan(0, 61), "..."),
+        _ => rawId,
+    };
 
     /// <summary>Gives back reservations of a call that never reached the upstream.</summary>
     public void Release(List<QuotaReservation>? reservations)
