@@ -264,7 +264,7 @@ public sealed class StreamableHttpEndpoint(
                 envelope?.RawId, IsStatelessEra(context.Request.Headers[McpProtocol.ProtocolVersionHeader].ToString()), context.Features.Get<ProxyExchange>());
             if (UpstreamForwarder.IsEventStream(response))
             {
-                await forwarder.RelayStreamAsync(response, context, server, filter);
+                await forwarder.RelayStreamAsync(response, context, server, filter, envelope is { IsBatch: false, Kind: JsonRpcKind.Request } ? envelope.RawId : null);
             }
             else if (UpstreamForwarder.IsJson(response))
             {

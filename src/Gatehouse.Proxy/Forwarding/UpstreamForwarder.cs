@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using System.Net.ServerSentEvents;
 using System.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -318,7 +317,8 @@ public sealed class UpstreamForwarder(
     /// When given, each event's data passes through it (null keeps the event as it was); events are then parsed and
     /// written one by one. Without it the bytes are copied as they arrive, the fast path.
     /// </param>
-    public async Task RelayStreamAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server, Func<ReadOnlyMemory<byte>, byte[]?>? transform = null)
+    /// <param name="requestRawId">The id of the request the stream answers (a single POST), for an error when the stream is cut.</param>
+    public async Task RelayStreamAsync(HttpResponseMessage response, HttpContext context, ServerDefinition server, Func<ReadOnlyMemory<byte>, byte[]?>? transform = null, string? requestRawId = null)
     {
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         context.Response.Headers.CacheControl = "no-cache, no-transform";
@@ -329,18 +329,7 @@ public sealed class UpstreamForwarder(
             await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
             if (transform is not null)
             {
-                await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
-                {
-                    var data = item.Data;
-                    if (data.Length > 0 && transform(Encoding.UTF8.GetBytes(data)) is { } replaced)
-                    {
-                        data = Encoding.UTF8.GetString(replaced);
-                    }
-
-                    await context.Response.Body.WriteAsync(SseWriter.Format(item.EventType, data, item.EventId, item.ReconnectionInterval), context.RequestAborted);
-                    await context.Response.Body.FlushAsync(context.RequestAborted);
-                }
-
+                await RelayFilteredAsync(stream, context, server, transform, requestRawId);
                 return;
             }
 
@@ -363,6 +352,37 @@ public sealed class UpstreamForwarder(
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// The filtered relay: comments pass as they come, an event the filter leaves alone passes as the upstream wrote it,
+    /// a replaced one is written anew; an event past the response limit ends the stream (logged), with a GH1341 error
+    /// for the request first when the stream answers one.
+    /// </summary>
+    private async Task RelayFilteredAsync(Stream stream, HttpContext context, ServerDefinition server, Func<ReadOnlyMemory<byte>, byte[]?> transform, string? requestRawId)
+    {
+        using var reader = new SseRelayReader(stream, options.Value.MaxResponseBytes);
+        while (await reader.ReadAsync(context.RequestAborted) is { } item)
+        {
+            var output = item.Raw;
+            if (!item.IsComment && item.Data.Length > 0 && transform(item.Data) is { } replaced)
+            {
+                output = SseWriter.Format(item.EventType, Encoding.UTF8.GetString(replaced), item.EventId, item.Retry);
+            }
+
+            await context.Response.Body.WriteAsync(output, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        if (reader.TooLarge)
+        {
+            ProxyLog.UpstreamBadResponse(logger, server.Name, $"one SSE event grew past {options.Value.MaxResponseBytes} bytes; the stream was ended");
+            if (requestRawId is not null)
+            {
+                await context.Response.Body.WriteAsync(Errors.ErrorResponses.AsSseEvent(GatewayErrors.UpstreamEventTooLarge(server.Name, options.Value.MaxResponseBytes), requestRawId, server.Name), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
         }
     }
 

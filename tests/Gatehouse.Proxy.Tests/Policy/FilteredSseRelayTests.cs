@@ -1,0 +1,130 @@
+using System.Net;
+using System.Text;
+using Gatehouse.Proxy.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Proxy.Tests.Policy;
+
+/// <summary>
+/// Under a policy the gateway reads each SSE event of a POST's answer stream (to filter lists); it must still pass the
+/// upstream's keep-alive comments on, keep ordinary events as they were, and stop an event that never ends at the cap.
+/// </summary>
+public sealed class FilteredSseRelayTests
+{
+    private const string Policy = """
+        version: 1
+        default: allow
+        tools:
+          add: deny
+        """;
+
+    private const string ToolCall = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}""";
+
+    private static async Task<(GatewayHarness Gateway, string Token)> GatewayForAsync(ScriptedUpstream upstream, long maxResponseBytes = 32 * 1024 * 1024)
+    {
+        var gateway = await GatewayHarness.StartAsync(o => o.MaxResponseBytes = maxResponseBytes);
+        await gateway.AddServerAsync("sse", upstream.Uri);
+        var token = await gateway.CreateGrantAsync("laptop", "sse");
+        await gateway.ApplyPolicyAsync("p", Policy, "--server", "sse");
+        return (gateway, token);
+    }
+
+    private static async Task WriteAsync(HttpContext context, string text)
+    {
+        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    [Fact]
+    public async Task KeepAliveComment_FromTheUpstream_ReachesTheClient_WhileTheAnswerIsStillPending()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await WriteAsync(context, ": keep-alive\n\n");
+            await release.Task.WaitAsync(context.RequestAborted);
+            await WriteAsync(context, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]}}\n\n");
+        });
+        var (gateway, token) = await GatewayForAsync(upstream);
+        await using var _ = gateway;
+
+        using var response = await gateway.PostAsync("sse", token, ToolCall);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        // The answer is held back until the comment arrived, so only a relayed comment can end this wait.
+        var first = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(": keep-alive", first);
+        release.TrySetResult();
+        var rest = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("\"id\":1,\"result\"", rest, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OrdinaryToolAnswer_IsRelayedByteForByte_EventIdTypeAndData()
+    {
+        const string Stream =
+            "id: ev-1\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":1,\"progress\":1}}\n\n" +
+            "id: ev-2\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"hi \\u00e9\"}]}}\n\n";
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await WriteAsync(context, Stream);
+        });
+        var (gateway, token) = await GatewayForAsync(upstream);
+        await using var _ = gateway;
+
+        using var response = await gateway.PostAsync("sse", token, ToolCall);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Stream, await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EndlessEvent_EndsTheStreamAtTheCap_AndTheClientGetsAnErrorForItsRequest(bool manyLines)
+    {
+        const int Cap = 64 * 1024;
+        var cutOff = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            var chunk = Encoding.UTF8.GetBytes(manyLines ? new string('x', 1023) + "\n" : new string('x', 1024));
+            long sent = 0;
+            try
+            {
+                await WriteAsync(context, manyLines ? "id: ev-1\n" : "id: ev-1\ndata: ");
+                // 64 MiB at most, a thousand times the cap: an event that, for the gateway, never ends.
+                for (var i = 0; i < 64 * 1024; i++)
+                {
+                    if (manyLines)
+                    {
+                        await context.Response.Body.WriteAsync("data: "u8.ToArray(), context.RequestAborted);
+                    }
+
+                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    sent += chunk.Length;
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+
+            cutOff.TrySetResult(sent);
+        });
+        var (gateway, token) = await GatewayForAsync(upstream, Cap);
+        await using var _ = gateway;
+
+        using var response = await gateway.PostAsync("sse", token, ToolCall);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var relayed = await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.DoesNotContain("xxxx", relayed, StringComparison.Ordinal);
+        Assert.Contains("\"id\":1", relayed, StringComparison.Ordinal);
+        Assert.Contains("GH1341", relayed, StringComparison.Ordinal);
+        // The gateway hung up on the upstream long before the upstream's script ran out.
+        Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
+    }
+}
