@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using System.Text;
 using Gatehouse.Core.Errors;
 using Gatehouse.Core.Servers;
@@ -29,7 +28,7 @@ namespace Gatehouse.Proxy.Endpoints;
 /// </remarks>
 public sealed class LegacySseEndpoint(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, LegacyClientBridge bridge, PostPipeline pipeline,
-    Gatehouse.Proxy.Streams.StreamHolds holds, ILogger<LegacySseEndpoint> logger)
+    Gatehouse.Proxy.Streams.StreamHolds holds, IOptions<ProxyOptions> options, ILogger<LegacySseEndpoint> logger)
 {
     /// <summary>The query parameter carrying the session ticket on the message endpoint.</summary>
     public const string SessionQueryParameter = "session";
@@ -100,25 +99,34 @@ public sealed class LegacySseEndpoint(
                 await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
                 // Answers to this client's requests (list results among them) all arrive on this stream.
                 var filter = PolicyEnforcer.ListFilter(admitted.Policy, server);
-                await foreach (var item in SseParser.Create(stream).EnumerateAsync(context.RequestAborted))
+                // Comments (keep-alives) pass as they come; an event nobody changes passes as the upstream wrote it.
+                using var reader = new SseRelayReader(stream, options.Value.MaxResponseBytes);
+                while (await reader.ReadAsync(context.RequestAborted) is { } item)
                 {
-                    var data = item.Data;
-                    if (filter is not null && data.Length > 0 && filter(Encoding.UTF8.GetBytes(data)) is { } filtered)
+                    var bytes = item.Raw;
+                    if (item.EventType == "endpoint")
                     {
-                        data = Encoding.UTF8.GetString(filtered);
-                    }
+                        if (RewriteEndpoint(Encoding.UTF8.GetString(item.Data.Span), admitted) is not { } rewritten)
+                        {
+                            ProxyLog.UpstreamBadResponse(logger, server, "endpoint event points outside the upstream's origin");
+                            return;
+                        }
 
-                    var bytes = item.EventType == "endpoint"
-                        ? RewriteEndpoint(item.Data, admitted)
-                        : SseWriter.Format(item.EventType, data, item.EventId, item.ReconnectionInterval);
-                    if (bytes is null)
+                        bytes = rewritten;
+                    }
+                    else if (!item.IsComment && filter is not null && item.Data.Length > 0 && filter(item.Data) is { } filtered)
                     {
-                        ProxyLog.UpstreamBadResponse(logger, server, "endpoint event points outside the upstream's origin");
-                        return;
+                        bytes = SseWriter.Format(item.EventType, Encoding.UTF8.GetString(filtered), item.EventId, item.Retry);
                     }
 
                     await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
                     await context.Response.Body.FlushAsync(context.RequestAborted);
+                }
+
+                if (reader.TooLarge)
+                {
+                    // The answers of this client's requests travel on this stream; which one was cut cannot be known.
+                    ProxyLog.UpstreamBadResponse(logger, server, $"one SSE event grew past {options.Value.MaxResponseBytes} bytes; the stream was ended");
                 }
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

@@ -20,10 +20,10 @@ public sealed class FilteredSseRelayTests
 
     private const string ToolCall = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}""";
 
-    private static async Task<(GatewayHarness Gateway, string Token)> GatewayForAsync(ScriptedUpstream upstream, long maxResponseBytes = 32 * 1024 * 1024)
+    private static async Task<(GatewayHarness Gateway, string Token)> GatewayForAsync(ScriptedUpstream upstream, long maxResponseBytes = 32 * 1024 * 1024, string transport = "streamable-http")
     {
         var gateway = await GatewayHarness.StartAsync(o => o.MaxResponseBytes = maxResponseBytes);
-        await gateway.AddServerAsync("sse", upstream.Uri);
+        await gateway.AddServerAsync("sse", upstream.Uri, transport);
         var token = await gateway.CreateGrantAsync("laptop", "sse");
         await gateway.ApplyPolicyAsync("p", Policy, "--server", "sse");
         return (gateway, token);
@@ -125,6 +125,80 @@ public sealed class FilteredSseRelayTests
         Assert.Contains("\"id\":1", relayed, StringComparison.Ordinal);
         Assert.Contains("GH1341", relayed, StringComparison.Ordinal);
         // The gateway hung up on the upstream long before the upstream's script ran out.
+        Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
+    }
+
+    private static async Task<HttpResponseMessage> OpenLegacyStreamAsync(GatewayHarness gateway, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.BaseUri, "mcp/sse/sse"));
+        request.Headers.Authorization = new("Bearer", token);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        var response = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response;
+    }
+
+    [Fact]
+    public async Task LegacyStream_KeepAliveComment_FromTheUpstream_ReachesTheClient()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await WriteAsync(context, "event: endpoint\ndata: /message?s=1\n\n: keep-alive\n\n");
+            await release.Task.WaitAsync(context.RequestAborted);
+        });
+        var (gateway, token) = await GatewayForAsync(upstream, transport: "sse");
+        await using var _ = gateway;
+
+        using var response = await OpenLegacyStreamAsync(gateway, token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var lines = new List<string>();
+        for (var i = 0; i < 10 && !lines.Contains(": keep-alive"); i++)
+        {
+            lines.Add(await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)) ?? throw new InvalidOperationException("the stream ended"));
+        }
+
+        Assert.Contains(lines, l => l.StartsWith("data: ", StringComparison.Ordinal) && l.Contains("/message", StringComparison.Ordinal));
+        Assert.Contains(": keep-alive", lines);
+        release.TrySetResult();
+    }
+
+    [Fact]
+    public async Task LegacyStream_EndlessEvent_EndsTheStreamAtTheCap()
+    {
+        const int Cap = 64 * 1024;
+        var cutOff = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            var chunk = Encoding.UTF8.GetBytes("data: " + new string('x', 1017) + "\n");
+            long sent = 0;
+            try
+            {
+                await WriteAsync(context, "event: endpoint\ndata: /message?s=1\n\nevent: message\n");
+                for (var i = 0; i < 64 * 1024; i++)
+                {
+                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    sent += chunk.Length;
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+
+            cutOff.TrySetResult(sent);
+        });
+        var (gateway, token) = await GatewayForAsync(upstream, Cap, "sse");
+        await using var _ = gateway;
+
+        using var response = await OpenLegacyStreamAsync(gateway, token);
+        var relayed = await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Contains("event: endpoint", relayed, StringComparison.Ordinal);
+        Assert.DoesNotContain("xxxx", relayed, StringComparison.Ordinal);
         Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
     }
 }
