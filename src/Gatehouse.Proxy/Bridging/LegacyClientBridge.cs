@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Core.Errors;
@@ -172,12 +171,19 @@ public sealed class LegacyClientBridge(
         if (UpstreamForwarder.IsEventStream(response))
         {
             await using var stream = await response.Content.ReadAsStreamAsync(session.Lifetime);
-            await foreach (var item in SseParser.Create(stream).EnumerateAsync(session.Lifetime))
+            var tooLarge = false;
+            await foreach (var item in SseRelayReader.EventsAsync(stream, options.Value.MaxResponseBytes, () => tooLarge = true, session.Lifetime))
             {
                 if (item.Data.Length > 0)
                 {
                     Deliver(session, item.Data, envelope);
                 }
+            }
+
+            if (tooLarge)
+            {
+                ProxyLog.UpstreamBadResponse(logger, session.Server.Name, $"one SSE event grew past {options.Value.MaxResponseBytes} bytes; the stream was ended");
+                Fail(session, envelope, GatewayErrors.UpstreamEventTooLarge(session.Server.Name, options.Value.MaxResponseBytes));
             }
         }
         else if (UpstreamForwarder.IsJson(response))

@@ -13,6 +13,7 @@ using Gatehouse.Proxy.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Proxy.Bridging;
 
@@ -26,7 +27,7 @@ namespace Gatehouse.Proxy.Bridging;
 /// </remarks>
 public sealed class LegacyUpstreamBridge(
     Admission admission, UpstreamForwarder forwarder, SessionTicketProtector tickets, BridgeRegistry registry, TimeProvider time, ILogger<LegacyUpstreamBridge> logger,
-    Gatehouse.Proxy.Streams.StreamHolds holds)
+    Gatehouse.Proxy.Streams.StreamHolds holds, IOptions<ProxyOptions> options)
 {
     private static readonly TimeSpan EndpointTimeout = TimeSpan.FromSeconds(15);
 
@@ -193,7 +194,9 @@ public sealed class LegacyUpstreamBridge(
         }
 
         var (session, problem) = await LegacyUpstreamSession.StartAsync(
-            id, server, admitted.Principal.Id, response, time, EndpointTimeout, context.RequestAborted);
+            id, server, admitted.Principal.Id, response, time, EndpointTimeout, options.Value.MaxResponseBytes,
+            () => ProxyLog.UpstreamBadResponse(logger, server.Name, $"one SSE event grew past {options.Value.MaxResponseBytes} bytes; the bridged session was ended"),
+            context.RequestAborted);
         if (session is null)
         {
             ProxyLog.UpstreamBadResponse(logger, server.Name, problem!);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.ServerSentEvents;
+using Gatehouse.Proxy.Sse;
 using System.Text;
 using System.Threading.Channels;
 using Gatehouse.Core.Servers;
@@ -63,10 +64,13 @@ public sealed class LegacyUpstreamSession : IBridgedSession
     /// <summary>Reads the upstream stream's first event (the message endpoint) and starts routing the rest.</summary>
     /// <returns>The session, or null with the reason when the upstream did not behave as HTTP+SSE.</returns>
     public static async Task<(LegacyUpstreamSession? Session, string? Problem)> StartAsync(
-        string id, ServerDefinition server, string principalId, HttpResponseMessage stream, TimeProvider time, TimeSpan endpointTimeout, CancellationToken cancellationToken)
+        string id, ServerDefinition server, string principalId, HttpResponseMessage stream, TimeProvider time, TimeSpan endpointTimeout, long maxEventBytes, Action onTooLarge,
+        CancellationToken cancellationToken)
     {
         var session = new LegacyUpstreamSession(id, server, principalId, stream, time);
-        var events = SseParser.Create(await stream.Content.ReadAsStreamAsync(cancellationToken)).EnumerateAsync(session._lifetime.Token).GetAsyncEnumerator(CancellationToken.None);
+        // Bounded per event: an upstream that never ends one ends the session instead of growing the gateway's memory.
+        var events = SseRelayReader.EventsAsync(await stream.Content.ReadAsStreamAsync(cancellationToken), maxEventBytes, onTooLarge, session._lifetime.Token)
+            .GetAsyncEnumerator(CancellationToken.None);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(endpointTimeout);
         try

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Gatehouse.Proxy.Sse;
@@ -167,6 +169,27 @@ public sealed class SseRelayReader(Stream stream, long maxEventBytes) : IDisposa
         finally
         {
             _line.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The stream's events as <see cref="SseParser"/> gives them, comments left out, each bounded by <paramref name="maxEventBytes"/>:
+    /// past it <paramref name="onTooLarge"/> runs and the sequence ends. For the bridges, whose client stream is Gatehouse's own.
+    /// </summary>
+    public static async IAsyncEnumerable<SseItem<string>> EventsAsync(Stream stream, long maxEventBytes, Action onTooLarge, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var reader = new SseRelayReader(stream, maxEventBytes);
+        while (await reader.ReadAsync(cancellationToken) is { } item)
+        {
+            if (!item.IsComment)
+            {
+                yield return new SseItem<string>(Encoding.UTF8.GetString(item.Data.Span), item.EventType) { EventId = item.EventId, ReconnectionInterval = item.Retry };
+            }
+        }
+
+        if (reader.TooLarge)
+        {
+            onTooLarge();
         }
     }
 

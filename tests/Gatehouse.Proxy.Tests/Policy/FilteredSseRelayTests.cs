@@ -201,4 +201,71 @@ public sealed class FilteredSseRelayTests
         Assert.DoesNotContain("xxxx", relayed, StringComparison.Ordinal);
         Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
     }
+
+    [Fact]
+    public async Task BridgedLegacyClient_EndlessEventFromAStreamableUpstream_EndsAtTheCap_WithAnErrorForTheRequest()
+    {
+        const int Cap = 64 * 1024;
+        var cutOff = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+
+            context.Response.ContentType = "text/event-stream";
+            var chunk = Encoding.UTF8.GetBytes("data: " + new string('x', 1017) + "\n");
+            long sent = 0;
+            try
+            {
+                await WriteAsync(context, "id: ev-1\n");
+                for (var i = 0; i < 64 * 1024; i++)
+                {
+                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    sent += chunk.Length;
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+
+            cutOff.TrySetResult(sent);
+        });
+        var (gateway, token) = await GatewayForAsync(upstream, Cap);
+        await using var _ = gateway;
+
+        using var response = await OpenLegacyStreamAsync(gateway, token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string? endpoint = null;
+        for (var i = 0; i < 10 && endpoint is null; i++)
+        {
+            var line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            if (line?.StartsWith("data: /", StringComparison.Ordinal) == true)
+            {
+                endpoint = line["data: ".Length..];
+            }
+        }
+
+        Assert.NotNull(endpoint);
+        using (var posted = await Pipeline.QuotaChargeTests.PostMessageAsync(gateway, endpoint, token, ToolCall))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        string? answer = null;
+        for (var i = 0; i < 20 && answer is null; i++)
+        {
+            var line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) ?? throw new InvalidOperationException("the stream ended");
+            Assert.DoesNotContain("xxxx", line, StringComparison.Ordinal);
+            answer = line.Contains("\"id\":1", StringComparison.Ordinal) ? line : null;
+        }
+
+        Assert.NotNull(answer);
+        Assert.Contains("GH1341", answer, StringComparison.Ordinal);
+        Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
+    }
 }
