@@ -193,6 +193,8 @@ public sealed class LegacyUpstreamSession : IBridgedSession
         finally
         {
             await events.DisposeAsync();
+            // Nothing reads the upstream's stream any more (it ended, or an event grew past the limit): let its connection go.
+            _stream.Dispose();
             lock (_sinkLock)
             {
                 foreach (var channel in _pending.Values)

@@ -268,4 +268,53 @@ public sealed class FilteredSseRelayTests
         Assert.Contains("GH1341", answer, StringComparison.Ordinal);
         Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
     }
+
+    [Fact]
+    public async Task BridgedLegacyUpstream_EndlessEventOnItsStream_EndsTheSession_AndThePendingRequestIsAnswered()
+    {
+        const int Cap = 64 * 1024;
+        var cutOff = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var posted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ScriptedUpstream.StartAsync(async context =>
+        {
+            if (HttpMethods.IsPost(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status202Accepted;
+                posted.TrySetResult();
+                return;
+            }
+
+            context.Response.ContentType = "text/event-stream";
+            var chunk = Encoding.UTF8.GetBytes("data: " + new string('x', 1017) + "\n");
+            long sent = 0;
+            try
+            {
+                await WriteAsync(context, "event: endpoint\ndata: /message?s=1\n\n");
+                // The endless event starts only once the request is waiting for its answer on this stream.
+                await posted.Task.WaitAsync(context.RequestAborted);
+                await WriteAsync(context, "event: message\n");
+                for (var i = 0; i < 64 * 1024; i++)
+                {
+                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    sent += chunk.Length;
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+
+            cutOff.TrySetResult(sent);
+        });
+        var (gateway, token) = await GatewayForAsync(upstream, Cap, "sse");
+        await using var _ = gateway;
+
+        using var response = await gateway.PostAsync("sse", token, GatewayHarness.InitializeBody);
+        var answer = await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.DoesNotContain("xxxx", answer, StringComparison.Ordinal);
+        Assert.True(await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(30)) < 64L * 1024 * 1024, "the upstream was never cut off");
+        Assert.Contains("\"error\"", answer, StringComparison.Ordinal);
+    }
 }
