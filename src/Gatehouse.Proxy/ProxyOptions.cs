@@ -6,7 +6,7 @@ public sealed class ProxyOptions
     /// <summary>Largest request body accepted, in bytes (default 4 MiB).</summary>
     public long MaxRequestBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Largest non-streamed (JSON) upstream response relayed, in bytes (default 32 MiB).</summary>
+    /// <summary>Largest non-streamed (JSON) upstream response relayed, and largest SSE event read whole, in bytes (default 32 MiB).</summary>
     public long MaxResponseBytes { get; set; } = 32 * 1024 * 1024;
 
     /// <summary>How long to wait for an upstream to start answering (default 120 s).</summary>

@@ -40,7 +40,7 @@ internal static class ServeCommand
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Extra Host names accepted (DNS rebinding protection). Repeatable." };
         var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Extra browser origins accepted. Repeatable." };
         var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body accepted.", DefaultValueFactory = _ => 4 * 1024 * 1024 };
-        var maxResponse = new Option<long>("--max-response-bytes") { Description = "Largest JSON response relayed.", DefaultValueFactory = _ => 32 * 1024 * 1024 };
+        var maxResponse = new Option<long>("--max-response-bytes") { Description = "Largest JSON response relayed, and largest SSE event read whole (under a policy, bridged).", DefaultValueFactory = _ => 32 * 1024 * 1024 };
         var upstreamTimeout = new Option<string>("--upstream-timeout") { Description = "How long to wait for an upstream to start answering.", DefaultValueFactory = _ => "120s" };
         var sessionLifetime = new Option<string>("--session-lifetime") { Description = "How long a session id stays valid.", DefaultValueFactory = _ => "24h" };
         var decisionLog = new Option<string>("--decision-log") { Description = "on (default) or off: record one decision per request.", DefaultValueFactory = _ => "on" };
