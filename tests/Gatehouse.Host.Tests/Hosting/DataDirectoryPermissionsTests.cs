@@ -42,6 +42,21 @@ public sealed class DataDirectoryPermissionsTests : IDisposable
         var token = await AdminCredentials.EnsureAsync(new GatehouseStorage(dir), TimeProvider.System)
             ?? File.ReadAllText(Path.Combine(dir, AdminCredentials.FileName)).Trim();
         await app.StartAsync();
+
+        // Other tests in this process clear every SQLite pool, which closes the gateway's idle connections; when the last
+        // one closes SQLite deletes the -wal and -shm files. An open connection of the test's own keeps them in place, so
+        // the modes SQLite gave them can be read. It never writes: the gateway's own write below makes them.
+        await using var holder = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dir, GatehouseStorage.DatabaseFileName), Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false,
+        }.ToString());
+        await holder.OpenAsync();
+        await using (var read = holder.CreateCommand())
+        {
+            read.CommandText = "SELECT count(*) FROM sqlite_master";
+            await read.ExecuteScalarAsync();
+        }
+
         using var http = new HttpClient { BaseAddress = new Uri(GatehouseApplication.ListeningAddresses(app).Single()) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using (var created = await http.PostAsJsonAsync("/admin/api/servers", new { name = "s" + Guid.NewGuid().ToString("N")[..8], url = "https://mcp.example.com/mcp" }))
