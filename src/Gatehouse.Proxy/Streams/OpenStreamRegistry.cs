@@ -44,17 +44,27 @@ public sealed class OpenStreamRegistry(IOptions<ProxyOptions> options)
     public OpenStream? TryOpen(GatewayPrincipal principal, string server, OpenStreamKind kind, Action end)
     {
         var cap = kind == OpenStreamKind.GetStream ? options.Value.MaxOpenStreamsPerPrincipal : options.Value.MaxBridgedSessionsPerPrincipal;
-        var holds = _byPrincipal.GetOrAdd(principal.Id, static _ => new PrincipalHolds());
-        lock (holds)
+        while (true)
         {
-            if (holds.CountOf(kind) >= cap)
+            var holds = _byPrincipal.GetOrAdd(principal.Id, static _ => new PrincipalHolds());
+            lock (holds)
             {
-                return null;
-            }
+                // A release may have removed this entry between GetOrAdd and the lock: a hold added to it would be
+                // invisible to the cap and to Review, so take the entry that is in the registry now.
+                if (!_byPrincipal.TryGetValue(principal.Id, out var current) || !ReferenceEquals(current, holds))
+                {
+                    continue;
+                }
 
-            var stream = new OpenStream(this, holds, principal, server, kind, end);
-            holds.Add(stream);
-            return stream;
+                if (holds.CountOf(kind) >= cap)
+                {
+                    return null;
+                }
+
+                var stream = new OpenStream(this, holds, principal, server, kind, end);
+                holds.Add(stream);
+                return stream;
+            }
         }
     }
 
@@ -93,7 +103,7 @@ public sealed class OpenStreamRegistry(IOptions<ProxyOptions> options)
             holds.Remove(stream);
             if (holds.IsEmpty)
             {
-                // Removed under the lock that adds, so a concurrent TryOpen either sees this entry before removal or a new one.
+                // Removed under the lock that adds; a TryOpen that fetched this entry before the removal sees it gone and retries.
                 _byPrincipal.TryRemove(new KeyValuePair<string, PrincipalHolds>(stream.Principal.Id, holds));
             }
         }
