@@ -11,6 +11,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Gatehouse.Proxy.Tests.Pipeline;
 
 /// <summary>Issue 10 item 7: the decision log is bounded in bytes, fails closed when full, and unauthenticated traffic leaves no records.</summary>
+/// <remarks>
+/// Runs with the telemetry tests, alone: it reads process-wide "Gatehouse" meters, which gateways started by tests running
+/// in parallel would also count into.
+/// </remarks>
+[Collection(nameof(Gatehouse.Proxy.Tests.Telemetry.TelemetryTests))]
 public sealed class DecisionLogBoundTests
 {
     private const string ToolsList =
